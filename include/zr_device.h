@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One zramN device: its configuration, its RCU-published state, and byte
+ * granular I/O on top of 4 KiB compressed pages.
+ *
+ * Functions return 0 (or a byte count) on success and a negative errno on
+ * failure; a failed call changes nothing. See device.c for the
+ * concurrency contract.
+ */
+#ifndef ZR_DEVICE_H
+#define ZR_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zr_attr.h"
+#include "zr_comp.h"
+
+struct zr_device;
+
+struct zr_device *zr_device_create(int id);
+/* No other call on dev may be running or follow. */
+void zr_device_destroy(struct zr_device *dev);
+int zr_device_id(const struct zr_device *dev);
+
+/* ---- control path (serialised per device, never blocks I/O) ---- */
+
+/* disksize store: initialises the device. -EBUSY if initialised,
+ * -EINVAL for 0, -ENOMEM. */
+int zr_device_init(struct zr_device *dev, uint64_t disksize);
+/* reset store: -EBUSY while open; frees all pages, restores defaults. */
+int zr_device_reset(struct zr_device *dev);
+int zr_device_initialised(struct zr_device *dev);
+uint64_t zr_device_disksize(struct zr_device *dev);
+
+/* comp_algorithm store: -EBUSY after init, -EINVAL unknown name. */
+int zr_device_set_algorithm(struct zr_device *dev, enum zr_comp_id comp);
+enum zr_comp_id zr_device_algorithm(struct zr_device *dev);
+/* algorithm_params level: -EBUSY after init. */
+int zr_device_set_level(struct zr_device *dev, int level);
+
+/* mem_limit store (bytes, 0 = none); allowed at any time. */
+void zr_device_set_mem_limit(struct zr_device *dev, uint64_t bytes);
+/* mem_used_max store: only 0 is accepted (-EINVAL otherwise). */
+int zr_device_reset_mem_used_max(struct zr_device *dev, uint64_t value);
+/* compact store: -EINVAL before init. Returns 0. */
+int zr_device_compact(struct zr_device *dev);
+/* idle store: marks pages idle that were not accessed for min_age seconds
+ * (0 = all stored pages). -EINVAL before init. */
+int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age);
+/* Counts pages currently marked idle (for tests and debug). */
+uint64_t zr_device_idle_pages(struct zr_device *dev);
+
+/* writeback_limit (4 KiB units) and writeback_limit_enable values. */
+void zr_device_set_wb_limit(struct zr_device *dev, uint64_t pages);
+uint64_t zr_device_wb_limit(struct zr_device *dev);
+void zr_device_set_wb_limit_enable(struct zr_device *dev, int enable);
+int zr_device_wb_limit_enable(struct zr_device *dev);
+
+/* Open accounting for the data file: reset and removal refuse while > 0. */
+void zr_device_open(struct zr_device *dev);
+void zr_device_release(struct zr_device *dev);
+unsigned int zr_device_open_count(struct zr_device *dev);
+
+void zr_device_mm_stat(struct zr_device *dev, struct zr_mm_stat *st);
+void zr_device_io_stat(struct zr_device *dev, struct zr_io_stat *st);
+void zr_device_bd_stat(struct zr_device *dev, struct zr_bd_stat *st);
+uint64_t zr_device_miss_free(struct zr_device *dev);
+
+/* ---- I/O path (lock-free with respect to the device) ---- */
+
+/* Reads up to len bytes at off; returns bytes read (0 at or past the end)
+ * or -EIO. Never-written pages read as zeros. */
+ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
+		       uint64_t off);
+/* Writes len bytes at off: all or nothing for range errors (-ENOSPC past
+ * the end); returns len, or a negative errno (-ENOSPC at mem_limit,
+ * -ENOMEM, -EIO) after which pages before the failing one are written. */
+ssize_t zr_device_write(struct zr_device *dev, const void *buf, size_t len,
+			uint64_t off);
+/* Frees the pages in [off, off + len); partial pages at the edges are
+ * zeroed. -ENOSPC if the range passes the end. */
+int zr_device_discard(struct zr_device *dev, uint64_t off, uint64_t len);
+/* SEEK_DATA / SEEK_HOLE over stored pages; -ENXIO as lseek(2). */
+int64_t zr_device_seek(struct zr_device *dev, uint64_t off, int whence);
+
+#endif

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control tree: one show/store pair per zram attribute, in the order
+ * and with the errno of drivers/block/zram/zram_drv.c. Parsing and
+ * formatting live in attr.c; this file only decides what each attribute
+ * means. Every entry point runs under the host lock, so a device cannot be
+ * removed while one of its attributes is being served.
+ *
+ * Attributes whose machinery is not built yet fail honestly: backing_dev
+ * and recomp_algorithm refuse writes with EOPNOTSUPP after validating them;
+ * writeback and recompress then answer exactly what zram answers when no
+ * backing device or no secondary algorithm is configured (ENODEV, EINVAL).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "zr_attr.h"
+#include "zr_comp.h"
+#include "zr_control.h"
+#include "zr_device.h"
+
+static int show_disksize(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_disksize(dev));
+}
+
+static int store_disksize(struct zr_device *dev, const char *buf, size_t len)
+{
+	uint64_t size;
+	int ret = zr_parse_size(buf, len, &size);
+
+	if (ret)
+		return ret;
+	if (!size)
+		return -EINVAL;
+	return zr_device_init(dev, size);
+}
+
+static int show_initstate(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_initialised(dev));
+}
+
+static int store_reset(struct zr_device *dev, const char *buf, size_t len)
+{
+	uint64_t value;
+	int ret = zr_parse_u64(buf, len, &value);
+
+	if (ret)
+		return ret;
+	if (value > 65535)	/* zram parses a u16 */
+		return -ERANGE;
+	if (!value)
+		return -EINVAL;
+	return zr_device_reset(dev);
+}
+
+static int show_comp_algorithm(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_algorithms(buf, cap, zr_comp_names(), ZR_COMP_COUNT,
+				    zr_device_algorithm(dev));
+}
+
+static int store_comp_algorithm(struct zr_device *dev, const char *buf,
+				size_t len)
+{
+	int comp = zr_comp_find(buf, len);
+
+	if (comp < 0)
+		return comp;
+	return zr_device_set_algorithm(dev, comp);
+}
+
+static int store_algorithm_params(struct zr_device *dev, const char *buf,
+				  size_t len)
+{
+	int prio = 0, level = ZR_COMP_LEVEL_DEFAULT, have_dict = 0;
+	const char *key, *val, *algo = NULL;
+	size_t key_len, val_len, algo_len = 0;
+	struct zr_kv_iter it;
+	int ret;
+
+	zr_kv_init(&it, buf, len);
+	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		if (!val || !val_len)
+			return -EINVAL;
+		if (key_len == 8 && !memcmp(key, "priority", 8)) {
+			ret = zr_parse_int(val, val_len, &prio);
+		} else if (key_len == 5 && !memcmp(key, "level", 5)) {
+			ret = zr_parse_int(val, val_len, &level);
+		} else if (key_len == 4 && !memcmp(key, "algo", 4)) {
+			algo = val;
+			algo_len = val_len;
+		} else if (key_len == 4 && !memcmp(key, "dict", 4)) {
+			have_dict = 1;
+		} else {
+			ret = -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	if (ret < 0)
+		return ret;
+	/* Only the primary algorithm exists until recompression does. */
+	if (algo && zr_comp_find(algo, algo_len) !=
+		    (int)zr_device_algorithm(dev))
+		return -EINVAL;
+	if (prio != 0)
+		return -EINVAL;
+	if (zr_device_initialised(dev))
+		return -EBUSY;
+	if (have_dict)
+		return -EOPNOTSUPP;
+	return zr_device_set_level(dev, level);
+}
+
+static int store_mem_limit(struct zr_device *dev, const char *buf, size_t len)
+{
+	uint64_t limit;
+	int ret = zr_parse_size(buf, len, &limit);
+
+	if (ret)
+		return ret;
+	zr_device_set_mem_limit(dev, limit);
+	return 0;
+}
+
+static int store_mem_used_max(struct zr_device *dev, const char *buf,
+			      size_t len)
+{
+	uint64_t value;
+
+	if (zr_parse_u64(buf, len, &value))
+		return -EINVAL;
+	return zr_device_reset_mem_used_max(dev, value);
+}
+
+static int store_compact(struct zr_device *dev, const char *buf, size_t len)
+{
+	return zr_device_compact(dev);
+}
+
+static int store_idle(struct zr_device *dev, const char *buf, size_t len)
+{
+	uint64_t age = 0;
+
+	if (!zr_streq(buf, len, "all")) {
+		if (zr_parse_u64(buf, len, &age) || !age)
+			return -EINVAL;
+	}
+	return zr_device_mark_idle(dev, age);
+}
+
+static int show_backing_dev(struct zr_device *dev, char *buf, size_t cap)
+{
+	return snprintf(buf, cap, "none\n");
+}
+
+static int store_backing_dev(struct zr_device *dev, const char *buf,
+			     size_t len)
+{
+	char path[ZR_CTL_BUF_SIZE];
+	int ret = zr_attr_cstr(buf, len, path, sizeof(path));
+
+	if (ret)
+		return ret;
+	if (!path[0])
+		return -EINVAL;
+	return -EOPNOTSUPP;
+}
+
+/* zram's writeback modes, with and without "type=". */
+static int writeback_mode_valid(const char *word, size_t len)
+{
+	static const char *const modes[] = {
+		"idle", "huge", "huge_idle", "incompressible",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strlen(modes[i]) == len && !memcmp(word, modes[i], len))
+			return 1;
+	return 0;
+}
+
+static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
+{
+	const char *key, *val;
+	size_t key_len, val_len;
+	struct zr_kv_iter it;
+	int ret, tokens = 0;
+
+	if (!zr_device_initialised(dev))
+		return -EINVAL;
+	/* Validate the request so that a malformed one says EINVAL. */
+	zr_kv_init(&it, buf, len);
+	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		tokens++;
+		if (!val || !val_len) {
+			if (!writeback_mode_valid(key, key_len))
+				return -EINVAL;
+		} else if (key_len == 4 && !memcmp(key, "type", 4)) {
+			if (!writeback_mode_valid(val, val_len))
+				return -EINVAL;
+		} else if (!(key_len == 10 && !memcmp(key, "page_index", 10)) &&
+			   !(key_len == 12 &&
+			     !memcmp(key, "page_indexes", 12))) {
+			return -EINVAL;
+		}
+	}
+	if (ret < 0 || !tokens)
+		return -EINVAL;
+	/* No backing device can be attached yet: zram's answer is ENODEV. */
+	return -ENODEV;
+}
+
+static int show_writeback_limit(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_wb_limit(dev));
+}
+
+static int store_writeback_limit(struct zr_device *dev, const char *buf,
+				 size_t len)
+{
+	uint64_t value;
+
+	if (zr_parse_u64(buf, len, &value))
+		return -EINVAL;
+	zr_device_set_wb_limit(dev, value);
+	return 0;
+}
+
+static int show_writeback_limit_enable(struct zr_device *dev, char *buf,
+				       size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_wb_limit_enable(dev));
+}
+
+static int store_writeback_limit_enable(struct zr_device *dev,
+					const char *buf, size_t len)
+{
+	uint64_t value;
+
+	if (zr_parse_u64(buf, len, &value))
+		return -EINVAL;
+	zr_device_set_wb_limit_enable(dev, value != 0);
+	return 0;
+}
+
+static int show_recomp_algorithm(struct zr_device *dev, char *buf,
+				 size_t cap)
+{
+	/* No secondary algorithm configured: zram prints nothing. */
+	if (cap)
+		buf[0] = '\0';
+	return 0;
+}
+
+static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
+				  size_t len)
+{
+	const char *key, *val, *algo = NULL;
+	size_t key_len, val_len, algo_len = 0;
+	struct zr_kv_iter it;
+	int ret, prio = 1;
+
+	zr_kv_init(&it, buf, len);
+	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		if (!val || !val_len)
+			return -EINVAL;
+		if (key_len == 4 && !memcmp(key, "algo", 4)) {
+			algo = val;
+			algo_len = val_len;
+		} else if (key_len == 8 && !memcmp(key, "priority", 8)) {
+			ret = zr_parse_int(val, val_len, &prio);
+			if (ret)
+				return ret;
+		}
+	}
+	if (ret < 0 || !algo || zr_comp_find(algo, algo_len) < 0)
+		return -EINVAL;
+	if (prio < 1 || prio > 3)
+		return -EINVAL;
+	if (zr_device_initialised(dev))
+		return -EBUSY;
+	return -EOPNOTSUPP;
+}
+
+static int store_recompress(struct zr_device *dev, const char *buf,
+			    size_t len)
+{
+	const char *key, *val;
+	size_t key_len, val_len;
+	struct zr_kv_iter it;
+	uint64_t number;
+	int ret, prio;
+
+	zr_kv_init(&it, buf, len);
+	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		if (!val || !val_len)
+			return -EINVAL;
+		if (key_len == 4 && !memcmp(key, "type", 4)) {
+			if (!((val_len == 4 && !memcmp(val, "idle", 4)) ||
+			      (val_len == 4 && !memcmp(val, "huge", 4)) ||
+			      (val_len == 9 && !memcmp(val, "huge_idle", 9))))
+				return -EINVAL;
+		} else if ((key_len == 9 && !memcmp(key, "max_pages", 9)) ||
+			   (key_len == 9 && !memcmp(key, "threshold", 9))) {
+			if (zr_parse_u64(val, val_len, &number))
+				return -EINVAL;
+		} else if (key_len == 4 && !memcmp(key, "algo", 4)) {
+			if (zr_comp_find(val, val_len) < 0)
+				return -EINVAL;
+		} else if (key_len == 8 && !memcmp(key, "priority", 8)) {
+			if (zr_parse_int(val, val_len, &prio))
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	/* Not initialised, or no secondary algorithm: EINVAL, as zram. */
+	return -EINVAL;
+}
+
+static int show_mm_stat(struct zr_device *dev, char *buf, size_t cap)
+{
+	struct zr_mm_stat st;
+
+	zr_device_mm_stat(dev, &st);
+	return zr_format_mm_stat(buf, cap, &st);
+}
+
+static int show_io_stat(struct zr_device *dev, char *buf, size_t cap)
+{
+	struct zr_io_stat st;
+
+	zr_device_io_stat(dev, &st);
+	return zr_format_io_stat(buf, cap, &st);
+}
+
+static int show_bd_stat(struct zr_device *dev, char *buf, size_t cap)
+{
+	struct zr_bd_stat st;
+
+	zr_device_bd_stat(dev, &st);
+	return zr_format_bd_stat(buf, cap, &st);
+}
+
+static int show_debug_stat(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_debug_stat(buf, cap, zr_device_miss_free(dev));
+}
+
+static const struct zr_ctl_attr attrs[] = {
+	{ "disksize", 0644, show_disksize, store_disksize },
+	{ "initstate", 0444, show_initstate, NULL },
+	{ "reset", 0200, NULL, store_reset },
+	{ "comp_algorithm", 0644, show_comp_algorithm, store_comp_algorithm },
+	{ "algorithm_params", 0200, NULL, store_algorithm_params },
+	{ "mem_limit", 0200, NULL, store_mem_limit },
+	{ "mem_used_max", 0200, NULL, store_mem_used_max },
+	{ "compact", 0200, NULL, store_compact },
+	{ "idle", 0200, NULL, store_idle },
+	{ "backing_dev", 0644, show_backing_dev, store_backing_dev },
+	{ "writeback", 0200, NULL, store_writeback },
+	{ "writeback_limit", 0644, show_writeback_limit,
+	  store_writeback_limit },
+	{ "writeback_limit_enable", 0644, show_writeback_limit_enable,
+	  store_writeback_limit_enable },
+	{ "recomp_algorithm", 0644, show_recomp_algorithm,
+	  store_recomp_algorithm },
+	{ "recompress", 0200, NULL, store_recompress },
+	{ "mm_stat", 0444, show_mm_stat, NULL },
+	{ "io_stat", 0444, show_io_stat, NULL },
+	{ "bd_stat", 0444, show_bd_stat, NULL },
+	{ "debug_stat", 0444, show_debug_stat, NULL },
+};
+
+const struct zr_ctl_attr *zr_ctl_attr(int index)
+{
+	if (index < 0 || index >= zr_ctl_attr_count())
+		return NULL;
+	return &attrs[index];
+}
+
+int zr_ctl_attr_count(void)
+{
+	return (int)(sizeof(attrs) / sizeof(attrs[0]));
+}
+
+int zr_ctl_attr_find(const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < zr_ctl_attr_count(); i++)
+		if (strlen(attrs[i].name) == len &&
+		    !memcmp(attrs[i].name, name, len))
+			return i;
+	return -1;
+}
+
+int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
+		size_t cap)
+{
+	const struct zr_ctl_attr *attr = zr_ctl_attr(index);
+	struct zr_device *dev;
+	int ret;
+
+	if (!attr || !attr->show)
+		return -EACCES;
+	zr_host_lock(host);
+	dev = zr_host_get(host, id);
+	ret = dev ? attr->show(dev, buf, cap) : -ENODEV;
+	zr_host_unlock(host);
+	return ret;
+}
+
+int zr_ctl_store(struct zr_host *host, int id, int index, const char *buf,
+		 size_t len)
+{
+	const struct zr_ctl_attr *attr = zr_ctl_attr(index);
+	struct zr_device *dev;
+	int ret;
+
+	if (!attr || !attr->store)
+		return -EACCES;
+	if (len > ZR_ATTR_MAX_WRITE)
+		return -EINVAL;
+	zr_host_lock(host);
+	dev = zr_host_get(host, id);
+	ret = dev ? attr->store(dev, buf, len) : -ENODEV;
+	zr_host_unlock(host);
+	return ret;
+}
+
+int zr_ctl_hot_add(struct zr_host *host, char *buf, size_t cap)
+{
+	int id;
+
+	zr_host_lock(host);
+	id = zr_host_add(host);
+	zr_host_unlock(host);
+	if (id < 0)
+		return id;
+	return snprintf(buf, cap, "%d\n", id);
+}
+
+int zr_ctl_hot_remove(struct zr_host *host, const char *buf, size_t len)
+{
+	int id, ret = zr_parse_int(buf, len, &id);
+
+	if (ret)
+		return ret;
+	if (id < 0)
+		return -EINVAL;
+	zr_host_lock(host);
+	ret = zr_host_remove(host, id);
+	zr_host_unlock(host);
+	return ret;
+}

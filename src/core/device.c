@@ -1,0 +1,939 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * zramN: configuration, lifetime and I/O of one device.
+ *
+ * State. A device has two parts:
+ * - struct zr_device, which lives from hot_add to hot_remove: the id, the
+ *   configuration chosen before init (algorithm, level), the mem_limit,
+ *   the open count, and an RCU-protected pointer to
+ * - struct zr_meta, one initialised generation: disksize, the slot table,
+ *   the arena, the statistics. disksize builds a complete meta and then
+ *   publishes it with rcu_assign_pointer; reset unpublishes it with
+ *   rcu_xchg_pointer, waits for a grace period and only then frees it. A
+ *   meta is therefore seen fully built or not at all.
+ *
+ * Concurrency contract (who may run at the same time as whom):
+ *
+ *   operation            | takes          | may run concurrently with
+ *   ---------------------+----------------+------------------------------
+ *   read/write/discard/  | RCU read side, | everything, including reset,
+ *   seek                 | slot locks     | init and each other
+ *   init/reset/set_*     | ctl_lock       | all I/O; one another serialise
+ *   open/release         | ctl_lock       | all I/O; serialise with reset
+ *   stats, mark_idle,    | RCU read side, | everything
+ *   compact              | slot locks     |
+ *   destroy              | nothing        | nothing (caller guarantees)
+ *
+ * No device-wide lock is ever taken on the I/O path: a request enters an
+ * RCU read-side section, dereferences the meta once and works on it; the
+ * only locks it takes are the per-slot bit locks (zr_slot.h) and the
+ * arena's per-class locks. Nothing inside a read-side section blocks. reset
+ * calls synchronize_rcu after dropping ctl_lock, which readers never take.
+ *
+ * Pages. Each 4 KiB page is stored as a fill word (same_pages), as raw
+ * bytes when it does not compress below 3/4 of a page (huge_pages), or
+ * compressed. A full-page write compresses outside the slot lock and swaps
+ * the new object in under it; a partial write holds the slot lock across
+ * read-modify-write so concurrent partial writes to one page cannot lose
+ * each other's bytes.
+ *
+ * Slot table. The table is two-level: an array of pointers to chunks of
+ * ZR_CHUNK_SLOTS slots, each chunk allocated on the first write into it
+ * (installed with compare-and-swap), so a huge disksize costs almost
+ * nothing until written.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zr_arena.h"
+#include "zr_common.h"
+#include "zr_device.h"
+#include "zr_rcu.h"
+#include "zr_slot.h"
+
+#define ZR_CHUNK_SHIFT 9
+#define ZR_CHUNK_SLOTS (1U << ZR_CHUNK_SHIFT)
+
+/* Per-generation statistics, all relaxed atomics. */
+struct zr_stats {
+	uint64_t compr_data_size;	/* bytes of compressed objects */
+	uint64_t pages_stored;		/* pages holding data, any kind */
+	uint64_t same_pages;		/* pages stored as a fill word */
+	uint64_t huge_pages;		/* pages stored raw */
+	uint64_t huge_pages_since;	/* pages ever stored raw */
+	uint64_t max_used_bytes;	/* peak arena size */
+	uint64_t failed_reads;		/* reads that failed to decode */
+	uint64_t failed_writes;		/* writes refused: limit, memory */
+	uint64_t notify_free;		/* pages freed by discard */
+	uint64_t miss_free;		/* always 0: no slot free notify */
+	uint64_t bd_count;		/* pages on the backing device */
+	uint64_t bd_reads;		/* pages read from it */
+	uint64_t bd_writes;		/* pages written to it */
+};
+
+struct zr_meta {
+	uint64_t disksize;
+	uint64_t nr_pages;
+	uint64_t nr_chunks;
+	struct zr_slot **chunks;	/* entries installed with CAS */
+	struct zr_arena *arena;
+	enum zr_comp_id comp;
+	struct zr_comp_params params;
+	time_t born;			/* CLOCK_MONOTONIC seconds at init */
+	struct zr_stats stats;
+};
+
+struct zr_device {
+	int id;
+	struct zr_meta *meta;		/* RCU; NULL while uninitialised */
+	pthread_mutex_t ctl_lock;	/* control path only */
+	unsigned int open_count;	/* under ctl_lock */
+	enum zr_comp_id comp;		/* under ctl_lock: for the next init */
+	struct zr_comp_params params;	/* under ctl_lock */
+	uint64_t mem_limit;		/* bytes, atomic: read on I/O path */
+	uint64_t wb_limit;		/* 4 KiB units, atomic */
+	int wb_limit_enable;		/* atomic */
+};
+
+/* Scratch buffers of the calling thread: bounded, never freed early. */
+static __thread unsigned char tls_page[ZR_PAGE_SIZE];
+static __thread unsigned char tls_comp[ZR_PAGE_SIZE];
+
+static uint32_t monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+static uint32_t meta_now(const struct zr_meta *meta)
+{
+	return monotonic_seconds() - (uint32_t)meta->born;
+}
+
+static void params_default(struct zr_comp_params *params)
+{
+	params->level = ZR_COMP_LEVEL_DEFAULT;
+}
+
+struct zr_device *zr_device_create(int id)
+{
+	struct zr_device *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	dev->id = id;
+	dev->comp = ZR_COMP_DEFAULT;
+	params_default(&dev->params);
+	pthread_mutex_init(&dev->ctl_lock, NULL);
+	return dev;
+}
+
+int zr_device_id(const struct zr_device *dev)
+{
+	return dev->id;
+}
+
+/* ---- slot table ---- */
+
+static struct zr_slot *slot_lookup(struct zr_meta *meta, uint64_t index)
+{
+	struct zr_slot *chunk;
+
+	chunk = __atomic_load_n(&meta->chunks[index >> ZR_CHUNK_SHIFT],
+				__ATOMIC_ACQUIRE);
+	return chunk ? &chunk[index & (ZR_CHUNK_SLOTS - 1)] : NULL;
+}
+
+static struct zr_slot *slot_create(struct zr_meta *meta, uint64_t index)
+{
+	struct zr_slot **entry = &meta->chunks[index >> ZR_CHUNK_SHIFT];
+	struct zr_slot *chunk, *expected = NULL;
+
+	chunk = __atomic_load_n(entry, __ATOMIC_ACQUIRE);
+	if (!chunk) {
+		chunk = calloc(ZR_CHUNK_SLOTS, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		if (!__atomic_compare_exchange_n(entry, &expected, chunk, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			free(chunk);
+			chunk = expected;
+		}
+	}
+	return &chunk[index & (ZR_CHUNK_SLOTS - 1)];
+}
+
+/* Slot lock held: drops whatever the slot holds and counts it. */
+static void slot_free(struct zr_meta *meta, struct zr_slot *slot)
+{
+	uint64_t state = zr_slot_state(slot);
+	unsigned int size = state & ZR_SLOT_SIZE_MASK;
+
+	if (state & ZR_SLOT_SAME) {
+		zr_stat_sub(&meta->stats.same_pages, 1);
+		zr_stat_sub(&meta->stats.pages_stored, 1);
+	} else if (size) {
+		if (state & ZR_SLOT_HUGE)
+			zr_stat_sub(&meta->stats.huge_pages, 1);
+		zr_stat_sub(&meta->stats.compr_data_size, size);
+		zr_stat_sub(&meta->stats.pages_stored, 1);
+		zr_arena_free(meta->arena, slot->handle);
+	}
+	slot->handle = 0;
+	zr_slot_set_state(slot, 0);
+}
+
+/* ---- meta (one initialised generation) ---- */
+
+static void meta_free(struct zr_meta *meta)
+{
+	uint64_t c;
+
+	for (c = 0; c < meta->nr_chunks; c++)
+		free(meta->chunks[c]);
+	free(meta->chunks);
+	if (meta->arena)
+		zr_arena_destroy(meta->arena);
+	free(meta);
+}
+
+static struct zr_meta *meta_alloc(uint64_t disksize, enum zr_comp_id comp,
+				  const struct zr_comp_params *params)
+{
+	struct zr_meta *meta = calloc(1, sizeof(*meta));
+
+	if (!meta)
+		return NULL;
+	meta->disksize = disksize;
+	meta->nr_pages = disksize >> ZR_PAGE_SHIFT;
+	meta->nr_chunks = (meta->nr_pages + ZR_CHUNK_SLOTS - 1) >>
+			  ZR_CHUNK_SHIFT;
+	meta->comp = comp;
+	meta->params = *params;
+	meta->born = monotonic_seconds();
+	if (meta->nr_chunks > SIZE_MAX / sizeof(*meta->chunks))
+		goto err_free_meta;
+	meta->chunks = calloc(meta->nr_chunks, sizeof(*meta->chunks));
+	if (!meta->chunks)
+		goto err_free_meta;
+	meta->arena = zr_arena_create();
+	if (!meta->arena)
+		goto err_free_meta;
+	return meta;
+
+err_free_meta:
+	meta_free(meta);
+	return NULL;
+}
+
+/* Enters a read-side section and returns the published meta (or NULL). */
+static struct zr_meta *meta_get(struct zr_device *dev)
+{
+	zr_rcu_read_lock();
+	return zr_rcu_dereference(dev->meta);
+}
+
+static void meta_put(void)
+{
+	zr_rcu_read_unlock();
+}
+
+/* ---- control path ---- */
+
+int zr_device_init(struct zr_device *dev, uint64_t disksize)
+{
+	struct zr_meta *meta;
+	int ret = 0;
+
+	if (disksize > UINT64_MAX - (ZR_PAGE_SIZE - 1))
+		return -EINVAL;
+	disksize = (disksize + ZR_PAGE_SIZE - 1) & ~(uint64_t)(ZR_PAGE_SIZE - 1);
+	if (!disksize)
+		return -EINVAL;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	if (dev->meta) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	meta = meta_alloc(disksize, dev->comp, &dev->params);
+	if (!meta) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	zr_rcu_assign_pointer(dev->meta, meta);
+out_unlock:
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return ret;
+}
+
+int zr_device_reset(struct zr_device *dev)
+{
+	struct zr_meta *old;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	if (dev->open_count) {
+		pthread_mutex_unlock(&dev->ctl_lock);
+		return -EBUSY;
+	}
+	old = zr_rcu_xchg_pointer(&dev->meta, NULL);
+	dev->comp = ZR_COMP_DEFAULT;
+	params_default(&dev->params);
+	__atomic_store_n(&dev->mem_limit, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->wb_limit, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->wb_limit_enable, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&dev->ctl_lock);
+
+	if (old) {
+		zr_rcu_synchronize();
+		meta_free(old);
+	}
+	return 0;
+}
+
+void zr_device_destroy(struct zr_device *dev)
+{
+	if (dev->meta)
+		meta_free(dev->meta);
+	pthread_mutex_destroy(&dev->ctl_lock);
+	free(dev);
+}
+
+int zr_device_initialised(struct zr_device *dev)
+{
+	/* A NULL test needs no read-side section (and registers nothing:
+	 * mount options use this before the daemon forks). */
+	return __atomic_load_n(&dev->meta, __ATOMIC_ACQUIRE) != NULL;
+}
+
+uint64_t zr_device_disksize(struct zr_device *dev)
+{
+	struct zr_meta *meta = meta_get(dev);
+	uint64_t size = meta ? meta->disksize : 0;
+
+	meta_put();
+	return size;
+}
+
+int zr_device_set_algorithm(struct zr_device *dev, enum zr_comp_id comp)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	if (dev->meta)
+		ret = -EBUSY;
+	else
+		dev->comp = comp;
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return ret;
+}
+
+enum zr_comp_id zr_device_algorithm(struct zr_device *dev)
+{
+	enum zr_comp_id comp;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	comp = dev->comp;
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return comp;
+}
+
+int zr_device_set_level(struct zr_device *dev, int level)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	if (dev->meta)
+		ret = -EBUSY;
+	else
+		dev->params.level = level;
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return ret;
+}
+
+void zr_device_set_mem_limit(struct zr_device *dev, uint64_t bytes)
+{
+	bytes = (bytes + ZR_PAGE_SIZE - 1) & ~(uint64_t)(ZR_PAGE_SIZE - 1);
+	__atomic_store_n(&dev->mem_limit, bytes, __ATOMIC_RELAXED);
+}
+
+void zr_device_set_wb_limit(struct zr_device *dev, uint64_t pages)
+{
+	__atomic_store_n(&dev->wb_limit, pages, __ATOMIC_RELAXED);
+}
+
+uint64_t zr_device_wb_limit(struct zr_device *dev)
+{
+	return __atomic_load_n(&dev->wb_limit, __ATOMIC_RELAXED);
+}
+
+void zr_device_set_wb_limit_enable(struct zr_device *dev, int enable)
+{
+	__atomic_store_n(&dev->wb_limit_enable, !!enable, __ATOMIC_RELAXED);
+}
+
+int zr_device_wb_limit_enable(struct zr_device *dev)
+{
+	return __atomic_load_n(&dev->wb_limit_enable, __ATOMIC_RELAXED);
+}
+
+int zr_device_reset_mem_used_max(struct zr_device *dev, uint64_t value)
+{
+	struct zr_meta *meta;
+
+	if (value != 0)
+		return -EINVAL;
+	meta = meta_get(dev);
+	if (meta)
+		zr_stat_set(&meta->stats.max_used_bytes,
+			    zr_arena_mem_used(meta->arena));
+	meta_put();
+	return 0;
+}
+
+int zr_device_compact(struct zr_device *dev)
+{
+	struct zr_meta *meta = meta_get(dev);
+
+	if (meta)
+		zr_arena_compact(meta->arena);
+	meta_put();
+	return meta ? 0 : -EINVAL;
+}
+
+/* Calls fn on every allocated slot of every allocated chunk, slot locked.
+ * Caller is inside a read-side section. */
+static void for_each_stored_slot(struct zr_meta *meta,
+				 void (*fn)(struct zr_meta *, struct zr_slot *,
+					    void *),
+				 void *arg)
+{
+	uint64_t c, i;
+
+	for (c = 0; c < meta->nr_chunks; c++) {
+		struct zr_slot *chunk = __atomic_load_n(&meta->chunks[c],
+							__ATOMIC_ACQUIRE);
+
+		if (!chunk)
+			continue;
+		for (i = 0; i < ZR_CHUNK_SLOTS; i++) {
+			zr_slot_lock(&chunk[i]);
+			if (zr_slot_allocated(&chunk[i]))
+				fn(meta, &chunk[i], arg);
+			zr_slot_unlock(&chunk[i]);
+		}
+	}
+}
+
+struct idle_args {
+	int all;		/* mark every stored page */
+	uint32_t cutoff;	/* else: pages last accessed before this */
+	uint64_t count;
+};
+
+static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
+			   void *opaque)
+{
+	struct idle_args *args = opaque;
+
+	/* zram does not mark same-filled pages: they cost no memory. */
+	if (zr_slot_test(slot, ZR_SLOT_SAME))
+		return;
+	if (args->all || zr_slot_atime(slot) < args->cutoff)
+		zr_slot_set_flag(slot, ZR_SLOT_IDLE);
+}
+
+static void count_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
+			    void *opaque)
+{
+	struct idle_args *args = opaque;
+
+	if (zr_slot_test(slot, ZR_SLOT_IDLE))
+		args->count++;
+}
+
+int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
+{
+	struct zr_meta *meta = meta_get(dev);
+	struct idle_args args = { .all = min_age == 0 };
+
+	if (meta) {
+		uint32_t now = meta_now(meta);
+
+		/* Pages older than the device itself cannot exist. */
+		if (args.all || min_age <= now) {
+			args.cutoff = now - (uint32_t)min_age;
+			for_each_stored_slot(meta, mark_idle_slot, &args);
+		}
+	}
+	meta_put();
+	return meta ? 0 : -EINVAL;
+}
+
+uint64_t zr_device_idle_pages(struct zr_device *dev)
+{
+	struct zr_meta *meta = meta_get(dev);
+	struct idle_args args = { 0 };
+
+	if (meta)
+		for_each_stored_slot(meta, count_idle_slot, &args);
+	meta_put();
+	return args.count;
+}
+
+void zr_device_open(struct zr_device *dev)
+{
+	pthread_mutex_lock(&dev->ctl_lock);
+	dev->open_count++;
+	pthread_mutex_unlock(&dev->ctl_lock);
+}
+
+void zr_device_release(struct zr_device *dev)
+{
+	pthread_mutex_lock(&dev->ctl_lock);
+	if (!dev->open_count)
+		zr_die("release without open");
+	dev->open_count--;
+	pthread_mutex_unlock(&dev->ctl_lock);
+}
+
+unsigned int zr_device_open_count(struct zr_device *dev)
+{
+	unsigned int count;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	count = dev->open_count;
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return count;
+}
+
+void zr_device_mm_stat(struct zr_device *dev, struct zr_mm_stat *st)
+{
+	struct zr_meta *meta = meta_get(dev);
+
+	memset(st, 0, sizeof(*st));
+	st->mem_limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
+	if (meta) {
+		struct zr_stats *s = &meta->stats;
+
+		st->orig_data_size = zr_stat_read(&s->pages_stored)
+				     << ZR_PAGE_SHIFT;
+		st->compr_data_size = zr_stat_read(&s->compr_data_size);
+		st->mem_used_total = zr_arena_mem_used(meta->arena);
+		st->mem_used_max = zr_stat_read(&s->max_used_bytes);
+		st->same_pages = zr_stat_read(&s->same_pages);
+		st->pages_compacted = zr_arena_pages_compacted(meta->arena);
+		st->huge_pages = zr_stat_read(&s->huge_pages);
+		st->huge_pages_since = zr_stat_read(&s->huge_pages_since);
+	}
+	meta_put();
+}
+
+void zr_device_io_stat(struct zr_device *dev, struct zr_io_stat *st)
+{
+	struct zr_meta *meta = meta_get(dev);
+
+	memset(st, 0, sizeof(*st));
+	if (meta) {
+		st->failed_reads = zr_stat_read(&meta->stats.failed_reads);
+		st->failed_writes = zr_stat_read(&meta->stats.failed_writes);
+		st->notify_free = zr_stat_read(&meta->stats.notify_free);
+	}
+	meta_put();
+}
+
+void zr_device_bd_stat(struct zr_device *dev, struct zr_bd_stat *st)
+{
+	struct zr_meta *meta = meta_get(dev);
+
+	memset(st, 0, sizeof(*st));
+	if (meta) {
+		st->bd_count = zr_stat_read(&meta->stats.bd_count);
+		st->bd_reads = zr_stat_read(&meta->stats.bd_reads);
+		st->bd_writes = zr_stat_read(&meta->stats.bd_writes);
+	}
+	meta_put();
+}
+
+uint64_t zr_device_miss_free(struct zr_device *dev)
+{
+	struct zr_meta *meta = meta_get(dev);
+	uint64_t value = meta ? zr_stat_read(&meta->stats.miss_free) : 0;
+
+	meta_put();
+	return value;
+}
+
+/* ---- pages ---- */
+
+/* A page about to be installed in a slot. */
+struct page_object {
+	uint64_t handle;	/* arena handle, or the fill word */
+	uint64_t state;		/* size and flags for the slot */
+};
+
+static int page_same_filled(const void *page, uint64_t *fill)
+{
+	const uint64_t *words = page;
+	uint64_t first = words[0];
+	size_t i;
+
+	for (i = 1; i < ZR_PAGE_SIZE / sizeof(*words); i++)
+		if (words[i] != first)
+			return 0;
+	*fill = first;
+	return 1;
+}
+
+/*
+ * Turns a page into an object ready to install: a fill word, or an arena
+ * object holding the compressed (or raw) bytes. Fails with -ENOSPC at
+ * mem_limit, -ENOMEM, or the compressor's error; then nothing is held.
+ */
+static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
+			    const void *page, struct page_object *obj)
+{
+	uint64_t limit, used;
+	const void *bytes = tls_comp;
+	size_t len;
+	void *dst;
+	int ret;
+
+	if (page_same_filled(page, &obj->handle)) {
+		obj->state = ZR_SLOT_SAME;
+		return 0;
+	}
+	ret = zr_comp_compress(meta->comp, &meta->params, page, ZR_PAGE_SIZE,
+			       tls_comp, ZR_HUGE_SIZE - 1);
+	if (ret < 0)
+		return ret;
+	len = ret;
+	obj->state = len;
+	if (!len) {
+		bytes = page;
+		len = ZR_PAGE_SIZE;
+		obj->state = len | ZR_SLOT_HUGE;
+	}
+	obj->handle = zr_arena_alloc(meta->arena, len);
+	if (!obj->handle)
+		return -ENOMEM;
+	used = zr_arena_mem_used(meta->arena);
+	limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
+	if (limit && used > limit) {
+		zr_arena_free(meta->arena, obj->handle);
+		return -ENOSPC;
+	}
+	zr_stat_max(&meta->stats.max_used_bytes, used);
+	dst = zr_arena_map(meta->arena, obj->handle);
+	memcpy(dst, bytes, len);
+	zr_arena_unmap(meta->arena, obj->handle);
+	return 0;
+}
+
+/* Slot lock held: replaces the slot's content with obj. */
+static void slot_install(struct zr_meta *meta, struct zr_slot *slot,
+			 const struct page_object *obj)
+{
+	unsigned int size = obj->state & ZR_SLOT_SIZE_MASK;
+
+	slot_free(meta, slot);
+	slot->handle = obj->handle;
+	zr_slot_set_state(slot, obj->state);
+	zr_slot_touch(slot, meta_now(meta));
+	zr_stat_inc(&meta->stats.pages_stored);
+	if (obj->state & ZR_SLOT_SAME) {
+		zr_stat_inc(&meta->stats.same_pages);
+		return;
+	}
+	zr_stat_add(&meta->stats.compr_data_size, size);
+	if (obj->state & ZR_SLOT_HUGE) {
+		zr_stat_inc(&meta->stats.huge_pages);
+		zr_stat_inc(&meta->stats.huge_pages_since);
+	}
+}
+
+/* Slot lock held (or slot NULL: never written): decodes into page. */
+static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page)
+{
+	uint64_t state, fill;
+	unsigned int size;
+	void *src;
+	size_t i;
+	int ret = 0;
+
+	if (!slot) {
+		memset(page, 0, ZR_PAGE_SIZE);
+		return 0;
+	}
+	state = zr_slot_state(slot);
+	size = state & ZR_SLOT_SIZE_MASK;
+	if (state & ZR_SLOT_SAME) {
+		fill = slot->handle;
+		for (i = 0; i < ZR_PAGE_SIZE / sizeof(fill); i++)
+			((uint64_t *)page)[i] = fill;
+	} else if (!size) {
+		memset(page, 0, ZR_PAGE_SIZE);
+		return 0;
+	} else {
+		src = zr_arena_map(meta->arena, slot->handle);
+		if (state & ZR_SLOT_HUGE)
+			memcpy(page, src, ZR_PAGE_SIZE);
+		else
+			ret = zr_comp_decompress(meta->comp, &meta->params,
+						 src, size, page,
+						 ZR_PAGE_SIZE);
+		zr_arena_unmap(meta->arena, slot->handle);
+	}
+	if (ret)
+		zr_stat_inc(&meta->stats.failed_reads);
+	else
+		zr_slot_touch(slot, meta_now(meta));
+	return ret;
+}
+
+static int read_page(struct zr_meta *meta, uint64_t index, void *page)
+{
+	struct zr_slot *slot = slot_lookup(meta, index);
+	int ret;
+
+	if (!slot)
+		return slot_load(meta, NULL, page);
+	zr_slot_lock(slot);
+	ret = slot_load(meta, slot, page);
+	zr_slot_unlock(slot);
+	return ret;
+}
+
+static int write_full_page(struct zr_device *dev, struct zr_meta *meta,
+			   uint64_t index, const void *page)
+{
+	struct page_object obj;
+	struct zr_slot *slot = slot_create(meta, index);
+	int ret;
+
+	if (!slot)
+		return -ENOMEM;
+	ret = page_object_make(dev, meta, page, &obj);
+	if (ret)
+		return ret;
+	zr_slot_lock(slot);
+	slot_install(meta, slot, &obj);
+	zr_slot_unlock(slot);
+	return 0;
+}
+
+/*
+ * Read-modify-write of part of a page under its slot lock. With src NULL
+ * the range is zeroed, and a page left all zero is freed (discard).
+ */
+static int write_partial_page(struct zr_device *dev, struct zr_meta *meta,
+			      uint64_t index, unsigned int in_page,
+			      const void *src, size_t len)
+{
+	struct page_object obj;
+	struct zr_slot *slot;
+	uint64_t fill;
+	int ret;
+
+	slot = src ? slot_create(meta, index) : slot_lookup(meta, index);
+	if (!slot)
+		return src ? -ENOMEM : 0;
+	zr_slot_lock(slot);
+	if (!src && !zr_slot_allocated(slot)) {
+		ret = 0;
+		goto out_unlock;
+	}
+	ret = slot_load(meta, slot, tls_page);
+	if (ret)
+		goto out_unlock;
+	if (src)
+		memcpy(tls_page + in_page, src, len);
+	else
+		memset(tls_page + in_page, 0, len);
+	if (!src && page_same_filled(tls_page, &fill) && !fill) {
+		slot_free(meta, slot);
+		goto out_unlock;
+	}
+	ret = page_object_make(dev, meta, tls_page, &obj);
+	if (!ret)
+		slot_install(meta, slot, &obj);
+out_unlock:
+	zr_slot_unlock(slot);
+	return ret;
+}
+
+ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
+		       uint64_t off)
+{
+	struct zr_meta *meta = meta_get(dev);
+	unsigned char *dst = buf;
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	if (!meta || off >= meta->disksize)
+		goto out;
+	if (len > meta->disksize - off)
+		len = meta->disksize - off;
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t index = pos >> ZR_PAGE_SHIFT;
+		unsigned int in_page = pos & (ZR_PAGE_SIZE - 1);
+		size_t chunk = ZR_PAGE_SIZE - in_page;
+		int err;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		if (chunk == ZR_PAGE_SIZE) {
+			err = read_page(meta, index, dst + done);
+		} else {
+			err = read_page(meta, index, tls_page);
+			memcpy(dst + done, tls_page + in_page, chunk);
+		}
+		if (err) {
+			ret = err;
+			goto out;
+		}
+		done += chunk;
+	}
+	ret = done;
+out:
+	meta_put();
+	return ret;
+}
+
+ssize_t zr_device_write(struct zr_device *dev, const void *buf, size_t len,
+			uint64_t off)
+{
+	struct zr_meta *meta = meta_get(dev);
+	const unsigned char *src = buf;
+	size_t done = 0;
+	ssize_t ret;
+
+	if (!meta || off > meta->disksize || len > meta->disksize - off) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t index = pos >> ZR_PAGE_SHIFT;
+		unsigned int in_page = pos & (ZR_PAGE_SIZE - 1);
+		size_t chunk = ZR_PAGE_SIZE - in_page;
+		int err;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		if (chunk == ZR_PAGE_SIZE)
+			err = write_full_page(dev, meta, index, src + done);
+		else
+			err = write_partial_page(dev, meta, index, in_page,
+						 src + done, chunk);
+		if (err) {
+			zr_stat_inc(&meta->stats.failed_writes);
+			ret = err;
+			goto out;
+		}
+		done += chunk;
+	}
+	ret = done;
+out:
+	meta_put();
+	return ret;
+}
+
+int zr_device_discard(struct zr_device *dev, uint64_t off, uint64_t len)
+{
+	struct zr_meta *meta = meta_get(dev);
+	uint64_t done = 0;
+	int ret = 0;
+
+	if (!meta || off > meta->disksize || len > meta->disksize - off) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t index = pos >> ZR_PAGE_SHIFT;
+		unsigned int in_page = pos & (ZR_PAGE_SIZE - 1);
+		uint64_t chunk = ZR_PAGE_SIZE - in_page;
+		struct zr_slot *slot;
+
+		if (chunk > len - done)
+			chunk = len - done;
+		if (chunk < ZR_PAGE_SIZE) {
+			ret = write_partial_page(dev, meta, index, in_page,
+						 NULL, chunk);
+			if (ret)
+				goto out;
+		} else if ((slot = slot_lookup(meta, index))) {
+			zr_slot_lock(slot);
+			if (zr_slot_allocated(slot)) {
+				slot_free(meta, slot);
+				zr_stat_inc(&meta->stats.notify_free);
+			}
+			zr_slot_unlock(slot);
+		}
+		done += chunk;
+	}
+out:
+	meta_put();
+	return ret;
+}
+
+static int slot_holds_data(struct zr_meta *meta, uint64_t index)
+{
+	struct zr_slot *slot = slot_lookup(meta, index);
+	int ret;
+
+	if (!slot)
+		return 0;
+	zr_slot_lock(slot);
+	ret = zr_slot_allocated(slot);
+	zr_slot_unlock(slot);
+	return ret;
+}
+
+int64_t zr_device_seek(struct zr_device *dev, uint64_t off, int whence)
+{
+	struct zr_meta *meta = meta_get(dev);
+	int want_data = whence == SEEK_DATA;
+	uint64_t index;
+	int64_t ret = -ENXIO;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!meta || off >= meta->disksize)
+		goto out;
+	for (index = off >> ZR_PAGE_SHIFT; index < meta->nr_pages; index++) {
+		/* A chunk never allocated is one long hole. */
+		if (!__atomic_load_n(&meta->chunks[index >> ZR_CHUNK_SHIFT],
+				     __ATOMIC_ACQUIRE)) {
+			if (!want_data)
+				break;
+			index |= ZR_CHUNK_SLOTS - 1;
+			continue;
+		}
+		if (slot_holds_data(meta, index) == want_data)
+			break;
+	}
+	if (index < meta->nr_pages) {
+		uint64_t pos = index << ZR_PAGE_SHIFT;
+
+		ret = pos > off ? pos : off;
+	} else if (!want_data) {
+		ret = meta->disksize;	/* the virtual hole at the end */
+	}
+out:
+	meta_put();
+	return ret;
+}

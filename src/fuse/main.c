@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * zramfs start-up: command line, devices, mount, swap safety, serve.
+ *
+ * Order matters:
+ * 1. Parse and validate everything and build the devices with the mount
+ *    options applied through the same code as the control files. Nothing
+ *    here touches liburcu's runtime (publishing a pointer is only a store),
+ *    so forking later is safe. Errors go to stderr, exit status 1, nothing
+ *    mounted.
+ * 2. Check the mountpoint (exists, a directory, not already a mount point)
+ *    and mount.
+ * 3. Daemonize unless -f/-d; from then on messages go to syslog.
+ * 4. Swap safety, in the thread that will create every worker so that
+ *    workers inherit it: PR_SET_IO_FLUSHER, mlockall(MCL_CURRENT |
+ *    MCL_FUTURE), oom_score_adj.
+ * 5. Serve with a bounded number of worker threads until unmounted or
+ *    signalled (SIGINT, SIGTERM, SIGHUP), then unmount and free.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zr_comp.h"
+#include "zr_control.h"
+#include "zramfs.h"
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+
+#define MAX_THREADS 64
+
+struct options {
+	char *devices;
+	char *size;
+	char *algorithm;
+	char *mem_limit;
+	char *backing_dev;
+	char *threads;
+	char *oom_score_adj;
+	int nomlock;
+	int foreground;
+	int help;
+	int version;
+	char *source;
+	char *mountpoint;
+};
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+};
+
+#define ZRAMFS_OPT(t, p) { t, offsetof(struct options, p), 1 }
+
+static const struct fuse_opt option_spec[] = {
+	ZRAMFS_OPT("devices=%s", devices),
+	ZRAMFS_OPT("size=%s", size),
+	ZRAMFS_OPT("algorithm=%s", algorithm),
+	ZRAMFS_OPT("mem_limit=%s", mem_limit),
+	ZRAMFS_OPT("backing_dev=%s", backing_dev),
+	ZRAMFS_OPT("threads=%s", threads),
+	ZRAMFS_OPT("oom_score_adj=%s", oom_score_adj),
+	ZRAMFS_OPT("nomlock", nomlock),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_END
+};
+
+static int use_syslog;
+
+static void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (use_syslog) {
+		vsyslog(level, fmt, ap);
+	} else {
+		fputs("zramfs: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static void fuse_log_to_syslog(enum fuse_log_level level, const char *fmt,
+			       va_list ap)
+{
+	vsyslog(level, fmt, ap);
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o OPT[,OPT...]] MOUNTPOINT\n"
+	       "\n"
+	       "zramfs options:\n"
+	       "    -o devices=N           devices at mount: zram0..zram(N-1)"
+	       " (default 1)\n"
+	       "    -o size=SIZE           initialise every device with this"
+	       " disksize (K/M/G/T)\n"
+	       "    -o algorithm=NAME      lz4 (default), lz4hc or zstd\n"
+	       "    -o mem_limit=SIZE      per-device memory limit (0 = none)\n"
+	       "    -o backing_dev=PATH    writeback target\n"
+	       "    -o threads=N           FUSE worker threads (default: CPUs)\n"
+	       "    -o oom_score_adj=N     daemon's OOM score adjustment"
+	       " (default -1000)\n"
+	       "    -o nomlock             do not lock memory (unsafe for"
+	       " swap)\n"
+	       "    -f                     stay in the foreground\n"
+	       "    -d                     debug output (implies -f)\n"
+	       "    -h, --help             this help\n"
+	       "    -V, --version          version\n"
+	       "\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	       "\n"
+	       "FUSE options:\n", prog);
+	fuse_lowlevel_help();
+}
+
+static int option_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct options *opts = data;
+
+	switch (key) {
+	case KEY_HELP:
+		opts->help = 1;
+		return 0;
+	case KEY_VERSION:
+		opts->version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		opts->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		opts->foreground = 1;
+		return 1;	/* libfuse prints requests with -d */
+	case FUSE_OPT_KEY_NONOPT:
+		/* mount(8) passes "SOURCE MOUNTPOINT"; the source is a name. */
+		if (!opts->mountpoint) {
+			opts->mountpoint = strdup(arg);
+		} else if (!opts->source) {
+			opts->source = opts->mountpoint;
+			opts->mountpoint = strdup(arg);
+		} else {
+			log_msg(LOG_ERR, "unexpected argument '%s'", arg);
+			return -1;
+		}
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Parses a decimal option value in [min, max] into *out. */
+static int option_number(const char *name, const char *value, long min,
+			 long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (!*value || *end || errno || v < min || v > max) {
+		log_msg(LOG_ERR, "bad value for %s=: '%s' (expected a number"
+			" from %ld to %ld)", name, value, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Applies one mount option to device id through its control file. */
+static int apply_attr(struct zr_host *host, int id, const char *option,
+		      const char *attr, const char *value)
+{
+	int ret = zr_ctl_store(host, id, zr_ctl_attr_find(attr, strlen(attr)),
+			       value, strlen(value));
+
+	if (ret) {
+		log_msg(LOG_ERR, "bad value for %s=: '%s': %s", option, value,
+			strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+static struct zr_host *build_devices(const struct options *opts)
+{
+	struct zr_host *host = zr_host_create();
+	long count = 1, i;
+	int id;
+
+	if (!host) {
+		log_msg(LOG_ERR, "out of memory");
+		return NULL;
+	}
+	if (opts->devices &&
+	    option_number("devices", opts->devices, 0, ZR_MAX_DEVICES, &count))
+		goto err_destroy;
+	for (i = 0; i < count; i++) {
+		zr_host_lock(host);
+		id = zr_host_add(host);
+		zr_host_unlock(host);
+		if (id < 0) {
+			log_msg(LOG_ERR, "cannot create zram%ld: %s", i,
+				strerror(-id));
+			goto err_destroy;
+		}
+		if (opts->algorithm &&
+		    apply_attr(host, id, "algorithm", "comp_algorithm",
+			       opts->algorithm))
+			goto err_destroy;
+		if (opts->mem_limit &&
+		    apply_attr(host, id, "mem_limit", "mem_limit",
+			       opts->mem_limit))
+			goto err_destroy;
+		if (opts->backing_dev &&
+		    apply_attr(host, id, "backing_dev", "backing_dev",
+			       opts->backing_dev))
+			goto err_destroy;
+		if (opts->size &&
+		    apply_attr(host, id, "size", "disksize", opts->size))
+			goto err_destroy;
+	}
+	return host;
+
+err_destroy:
+	zr_host_destroy(host);
+	return NULL;
+}
+
+/* Undoes the octal escapes (\040 for a space) of /proc/self/mountinfo. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 4;
+		} else {
+			*out++ = *s++;
+		}
+	}
+	*out = '\0';
+}
+
+static int is_mount_point(const char *path)
+{
+	char *line = NULL, *field, *save;
+	size_t cap = 0;
+	int i, found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return 0;
+	while (!found && getline(&line, &cap, f) > 0) {
+		field = strtok_r(line, " ", &save);
+		for (i = 1; field && i < 5; i++)
+			field = strtok_r(NULL, " ", &save);
+		if (!field)
+			continue;
+		unescape_mountinfo(field);
+		found = !strcmp(field, path);
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static int check_mountpoint(const char *mountpoint)
+{
+	char resolved[PATH_MAX];
+	struct stat st;
+
+	if (stat(mountpoint, &st)) {
+		log_msg(LOG_ERR, "mountpoint %s: %s", mountpoint,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_msg(LOG_ERR, "mountpoint %s: %s", mountpoint,
+			strerror(ENOTDIR));
+		return -1;
+	}
+	if (!realpath(mountpoint, resolved)) {
+		log_msg(LOG_ERR, "mountpoint %s: %s", mountpoint,
+			strerror(errno));
+		return -1;
+	}
+	if (is_mount_point(resolved)) {
+		log_msg(LOG_ERR, "mountpoint %s: already mounted", mountpoint);
+		return -1;
+	}
+	return 0;
+}
+
+/* Memory locking must work for swap: check before forking, where the
+ * error can still reach the terminal. */
+static int prepare_mlock(const struct options *opts)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (opts->nomlock)
+		return 0;
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	if (mlockall(MCL_CURRENT)) {
+		log_msg(LOG_ERR, "cannot lock memory (mlockall: %s); run as"
+			" root, raise RLIMIT_MEMLOCK, or use -o nomlock"
+			" (unsafe for swap)", strerror(errno));
+		return -1;
+	}
+	munlockall();
+	return 0;
+}
+
+/* Runs in the thread that creates all workers: they inherit the flag. */
+static int make_swap_safe(const struct options *opts)
+{
+	const char *adj = opts->oom_score_adj ? opts->oom_score_adj : "-1000";
+	FILE *f;
+
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
+		log_msg(LOG_WARNING, "PR_SET_IO_FLUSHER: %s: reclaim may"
+			" recurse into this daemon", strerror(errno));
+	if (!opts->nomlock && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		log_msg(LOG_ERR, "mlockall: %s", strerror(errno));
+		return -1;
+	}
+	f = fopen("/proc/self/oom_score_adj", "w");
+	if (f) {
+		fprintf(f, "%s\n", adj);
+		if (fclose(f))
+			f = NULL;
+	}
+	if (!f)
+		log_msg(LOG_WARNING, "oom_score_adj %s: %s: the OOM killer may"
+			" pick this daemon", adj, strerror(errno));
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options opts = { 0 };
+	struct fuse_loop_config *loop_cfg;
+	struct fuse_session *se;
+	struct zramfs fs = { 0 };
+	long threads, adj;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &opts, option_spec, option_proc))
+		goto out_free_args;
+	if (opts.help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_free_args;
+	}
+	if (opts.version) {
+		printf("zramfs %s (libfuse %s)\n", PACKAGE_VERSION,
+		       fuse_pkgversion());
+		ret = 0;
+		goto out_free_args;
+	}
+	if (!opts.mountpoint) {
+		log_msg(LOG_ERR, "no mountpoint given (see --help)");
+		goto out_free_args;
+	}
+	threads = sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads < 1)
+		threads = 1;
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	if (opts.threads &&
+	    option_number("threads", opts.threads, 1, MAX_THREADS, &threads))
+		goto out_free_args;
+	if (opts.oom_score_adj &&
+	    option_number("oom_score_adj", opts.oom_score_adj, -1000, 1000,
+			  &adj))
+		goto out_free_args;
+	if (opts.algorithm &&
+	    zr_comp_find(opts.algorithm, strlen(opts.algorithm)) < 0) {
+		log_msg(LOG_ERR, "bad value for algorithm=: '%s' (known: lz4"
+			" lz4hc zstd)", opts.algorithm);
+		goto out_free_args;
+	}
+	fs.host = build_devices(&opts);
+	if (!fs.host)
+		goto out_free_args;
+	if (check_mountpoint(opts.mountpoint) || prepare_mlock(&opts))
+		goto out_destroy_host;
+
+	fs.uid = getuid();
+	fs.gid = getgid();
+	clock_gettime(CLOCK_REALTIME, &fs.mount_time);
+	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
+	    fuse_opt_add_arg(&args, "-ofsname=zramfs") ||
+	    fuse_opt_add_arg(&args, "-osubtype=zramfs") ||
+	    fuse_opt_add_arg(&args, "-omax_read=1048576")) {
+		log_msg(LOG_ERR, "out of memory");
+		goto out_destroy_host;
+	}
+	se = fuse_session_new(&args, &zramfs_ll_ops, sizeof(zramfs_ll_ops),
+			      &fs);
+	if (!se)
+		goto out_destroy_host;	/* libfuse said why */
+	if (fuse_set_signal_handlers(se))
+		goto out_destroy_session;
+	if (fuse_session_mount(se, opts.mountpoint))
+		goto out_remove_handlers;
+	if (fuse_daemonize(opts.foreground))
+		goto out_unmount;
+	if (!opts.foreground) {
+		openlog("zramfs", LOG_PID, LOG_DAEMON);
+		use_syslog = 1;
+		fuse_set_log_func(fuse_log_to_syslog);
+	}
+	if (make_swap_safe(&opts))
+		goto out_unmount;
+
+	loop_cfg = fuse_loop_cfg_create();
+	if (!loop_cfg) {
+		log_msg(LOG_ERR, "out of memory");
+		goto out_unmount;
+	}
+	fuse_loop_cfg_set_max_threads(loop_cfg, threads);
+	/* Keep every worker: a thread created under memory pressure is an
+	 * allocation on the I/O path. */
+	fuse_loop_cfg_set_idle_threads(loop_cfg, threads);
+	ret = fuse_session_loop_mt(se, loop_cfg) ? 1 : 0;
+	fuse_loop_cfg_destroy(loop_cfg);
+
+out_unmount:
+	fuse_session_unmount(se);
+out_remove_handlers:
+	fuse_remove_signal_handlers(se);
+out_destroy_session:
+	fuse_session_destroy(se);
+out_destroy_host:
+	zr_host_destroy(fs.host);
+out_free_args:
+	fuse_opt_free_args(&args);
+	free(opts.mountpoint);
+	free(opts.source);
+	return ret;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared between the FUSE operations (ll.c) and start-up (main.c). */
+#ifndef ZRAMFS_H
+#define ZRAMFS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "zr_host.h"
+
+/* Largest read or write request, set in conn and as mount options. */
+#define ZRAMFS_MAX_IO (1U << 20)
+
+struct zramfs {
+	struct zr_host *host;
+	uid_t uid;		/* owner shown for every inode */
+	gid_t gid;
+	struct timespec mount_time;
+};
+
+extern const struct fuse_lowlevel_ops zramfs_ll_ops;
+
+#endif

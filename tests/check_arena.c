@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Tests of the compressed-page arena: boundary sizes, a random workload
+ * checked against a reference model, memory efficiency and release,
+ * allocation failure, and concurrent use with compaction.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "zr_arena.h"
+#include "zr_common.h"
+
+#ifndef ZR_HAVE_UTIL
+void zr_die_at(const char *file, const char *func, int line, const char *what)
+{
+	fprintf(stderr, "%s:%d: %s: fatal: %s\n", file, line, func, what);
+	abort();
+}
+#endif
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#else
+#define UNDER_SANITIZER 0
+#endif
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static inline uint64_t rng_next(uint64_t *state)
+{
+	/* splitmix64 */
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rng_range(uint64_t *state, uint64_t lo, uint64_t hi)
+{
+	return lo + rng_next(state) % (hi - lo + 1);
+}
+
+static void pattern_fill(unsigned char *p, size_t size, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + size;
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		p[i] = x >> 56;
+	}
+}
+
+/* Returns the first differing offset, or -1 if the bytes match. */
+static long pattern_check(const unsigned char *p, size_t size, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + size;
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		if (p[i] != (unsigned char)(x >> 56))
+			return (long)i;
+	}
+	return -1;
+}
+
+struct obj {
+	uint64_t handle;
+	size_t size;
+	uint64_t seed;
+};
+
+static uint64_t obj_alloc(struct zr_arena *arena, struct obj *o, size_t size,
+			  uint64_t seed)
+{
+	void *p;
+
+	o->handle = zr_arena_alloc(arena, size);
+	ck_assert_msg(o->handle != 0, "alloc of %zu bytes failed", size);
+	o->size = size;
+	o->seed = seed;
+	p = zr_arena_map(arena, o->handle);
+	ck_assert_ptr_nonnull(p);
+	pattern_fill(p, size, seed);
+	zr_arena_unmap(arena, o->handle);
+	return o->handle;
+}
+
+static void obj_verify(struct zr_arena *arena, const struct obj *o)
+{
+	const unsigned char *p = zr_arena_map(arena, o->handle);
+	long bad = pattern_check(p, o->size, o->seed);
+
+	zr_arena_unmap(arena, o->handle);
+	ck_assert_msg(bad < 0, "object %#llx (%zu bytes) differs at %ld",
+		      (unsigned long long)o->handle, o->size, bad);
+}
+
+static void objs_verify(struct zr_arena *arena, const struct obj *objs,
+			size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		obj_verify(arena, &objs[i]);
+}
+
+/* RssAnon of this process in bytes, or 0 if unknown. */
+static uint64_t rss_anon(void)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+START_TEST(test_bad_sizes)
+{
+	struct zr_arena *arena = zr_arena_create();
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_uint_eq(zr_arena_alloc(arena, 0), 0);
+	ck_assert_uint_eq(zr_arena_alloc(arena, ZR_PAGE_SIZE + 1), 0);
+	ck_assert_uint_eq(zr_arena_alloc(arena, 1 << 20), 0);
+	ck_assert_uint_eq(zr_arena_alloc(arena, SIZE_MAX), 0);
+	ck_assert_uint_eq(zr_arena_mem_used(arena), zr_arena_mem_used(arena));
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+START_TEST(test_boundary_sizes)
+{
+	struct zr_arena *arena = zr_arena_create();
+	size_t sizes[1024], n = 0, i, k, copies;
+	struct obj *objs;
+	uint64_t seed = 1;
+
+	ck_assert_ptr_nonnull(arena);
+	sizes[n++] = 1;
+	sizes[n++] = 2;
+	sizes[n++] = 15;
+	for (k = 1; k <= ZR_PAGE_SIZE / 16; k++) {
+		sizes[n++] = k * 16 - 1;
+		sizes[n++] = k * 16;
+		if (k * 16 + 1 <= ZR_PAGE_SIZE)
+			sizes[n++] = k * 16 + 1;
+	}
+	/* Around the huge threshold and zram's 3/4-page cutoff. */
+	sizes[n++] = ZR_HUGE_SIZE - 1;
+	sizes[n++] = 3633;	/* first huge size rounds to 3648 */
+	sizes[n++] = 3647;
+	sizes[n++] = 3648;
+	sizes[n++] = ZR_PAGE_SIZE - 1;
+
+	/* Several objects of each size so spans fill and cross pages. */
+	copies = 9;
+	objs = calloc(n * copies, sizeof(*objs));
+	ck_assert_ptr_nonnull(objs);
+	for (i = 0; i < n * copies; i++)
+		obj_alloc(arena, &objs[i], sizes[i % n], seed++);
+	objs_verify(arena, objs, n * copies);
+
+	/* Free every other object, compact, everything left must be intact. */
+	for (i = 0; i < n * copies; i += 2)
+		zr_arena_free(arena, objs[i].handle);
+	zr_arena_compact(arena);
+	for (i = 1; i < n * copies; i += 2)
+		obj_verify(arena, &objs[i]);
+	for (i = 1; i < n * copies; i += 2)
+		zr_arena_free(arena, objs[i].handle);
+	free(objs);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+/* One object per page for 4096 bytes, and sharing just below the huge
+ * threshold. */
+START_TEST(test_full_pages)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { N = 2000 };
+	struct obj *objs = calloc(N, sizeof(*objs));
+	uint64_t base, used, data = (uint64_t)N * ZR_PAGE_SIZE;
+	size_t i;
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(objs);
+	base = zr_arena_mem_used(arena);
+	for (i = 0; i < N; i++)
+		obj_alloc(arena, &objs[i], ZR_PAGE_SIZE, i);
+	used = zr_arena_mem_used(arena) - base;
+	printf("arena: %d x 4096: mem %llu, ratio %.4f\n", N,
+	       (unsigned long long)used, (double)used / data);
+	ck_assert_uint_ge(used, data);
+	ck_assert_uint_le(used, data + data / 50);
+	objs_verify(arena, objs, N);
+	for (i = 0; i < N; i++)
+		zr_arena_free(arena, objs[i].handle);
+	zr_arena_compact(arena);
+	ck_assert_uint_lt(zr_arena_mem_used(arena), base + 64 * 1024);
+
+	/* 3632 is the largest non-huge class: 9 objects in 8 pages. */
+	base = zr_arena_mem_used(arena);
+	for (i = 0; i < N; i++)
+		obj_alloc(arena, &objs[i], 3632, i);
+	used = zr_arena_mem_used(arena) - base;
+	ck_assert_uint_lt(used, data - data / 20);
+	objs_verify(arena, objs, N);
+	for (i = 0; i < N; i++)
+		zr_arena_free(arena, objs[i].handle);
+	free(objs);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+/* A map window pins the object: compaction must not move it. */
+START_TEST(test_pinned)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { N = 4000 };
+	struct obj *objs = calloc(N, sizeof(*objs));
+	unsigned char *p[8], *q;
+	size_t i, k;
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(objs);
+	for (i = 0; i < N; i++)
+		obj_alloc(arena, &objs[i], 1000, i);
+	/* Leave sparse spans whose survivors compaction wants to move. */
+	for (i = 0; i < N; i++)
+		if (i % 8)
+			zr_arena_free(arena, objs[i].handle);
+	for (k = 0; k < 8; k++)
+		p[k] = zr_arena_map(arena, objs[k * 8 * 61].handle);
+	zr_arena_compact(arena);
+	for (k = 0; k < 8; k++) {
+		/* Nested map of a pinned object gives the same address. */
+		q = zr_arena_map(arena, objs[k * 8 * 61].handle);
+		ck_assert_ptr_eq(p[k], q);
+		ck_assert_int_lt(pattern_check(q, 1000, k * 8 * 61), 0);
+		zr_arena_unmap(arena, objs[k * 8 * 61].handle);
+		zr_arena_unmap(arena, objs[k * 8 * 61].handle);
+	}
+	ck_assert_uint_gt(zr_arena_pages_compacted(arena), 0);
+	for (i = 0; i < N; i += 8)
+		obj_verify(arena, &objs[i]);
+	/* Unpinned now: a second compaction may move them; still intact. */
+	zr_arena_compact(arena);
+	for (i = 0; i < N; i += 8) {
+		obj_verify(arena, &objs[i]);
+		zr_arena_free(arena, objs[i].handle);
+	}
+	free(objs);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+static size_t random_size(uint64_t *rng)
+{
+	uint64_t r = rng_next(rng) % 100;
+
+	if (r < 40)
+		return rng_range(rng, 500, 3072);
+	if (r < 75)
+		return rng_range(rng, 1, ZR_PAGE_SIZE);
+	if (r < 85)
+		return ZR_PAGE_SIZE;
+	return rng_range(rng, 1, 256);
+}
+
+START_TEST(test_random_model)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { OPS = 60000, MAX_LIVE = 6000, COMPACT_EVERY = 3000 };
+	struct obj *live = calloc(MAX_LIVE, sizeof(*live));
+	uint64_t rng = 12345, seed = 1, compacted = 0;
+	size_t nlive = 0, i, op, compactions = 0;
+	unsigned int r;
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(live);
+	for (op = 0; op < OPS; op++) {
+		r = rng_next(&rng) % 100;
+		/* Phases of growth and shrinkage. */
+		if ((op / 10000) % 2 == 0 ? r < 60 : r < 35) {
+			if (nlive == MAX_LIVE)
+				continue;
+			obj_alloc(arena, &live[nlive++], random_size(&rng),
+				  seed++);
+		} else if (r < 90) {
+			if (!nlive)
+				continue;
+			i = rng_next(&rng) % nlive;
+			obj_verify(arena, &live[i]);
+			zr_arena_free(arena, live[i].handle);
+			live[i] = live[--nlive];
+		} else if (nlive) {
+			/* Rewrite an object in place with new contents. */
+			unsigned char *p;
+
+			i = rng_next(&rng) % nlive;
+			live[i].seed = seed++;
+			p = zr_arena_map(arena, live[i].handle);
+			pattern_fill(p, live[i].size, live[i].seed);
+			zr_arena_unmap(arena, live[i].handle);
+		}
+		if (op % COMPACT_EVERY == COMPACT_EVERY - 1) {
+			compacted += zr_arena_compact(arena);
+			compactions++;
+			objs_verify(arena, live, nlive);
+		}
+	}
+	ck_assert_uint_eq(compacted, zr_arena_pages_compacted(arena));
+	ck_assert_uint_gt(compacted, 0);
+	printf("arena: random model: %zu compactions, %llu pages compacted, "
+	       "%zu live\n", compactions, (unsigned long long)compacted,
+	       nlive);
+	for (i = 0; i < nlive; i++)
+		zr_arena_free(arena, live[i].handle);
+	zr_arena_compact(arena);
+	/* Only handle tables are left. */
+	ck_assert_uint_lt(zr_arena_mem_used(arena), 1024 * 1024);
+	free(live);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+START_TEST(test_memory)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { N = 20000 };
+	struct obj *objs = calloc(N, sizeof(*objs));
+	uint64_t rng = 777, sum = 0, peak, after, rss_peak, rss_after;
+	size_t i, j, nlive;
+	struct obj tmp;
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(objs);
+	for (i = 0; i < N; i++) {
+		obj_alloc(arena, &objs[i], rng_range(&rng, 500, 3072), i);
+		sum += objs[i].size;
+	}
+	peak = zr_arena_mem_used(arena);
+	rss_peak = rss_anon();
+	printf("arena: %d objects of 500..3072: %llu bytes stored, "
+	       "mem_used %llu, ratio %.4f\n", N, (unsigned long long)sum,
+	       (unsigned long long)peak, (double)peak / sum);
+	ck_assert_uint_le(peak, sum + sum / 20);
+	ck_assert_uint_ge(peak, sum);
+
+	/* Free 75% at random. */
+	for (i = N - 1; i > 0; i--) {
+		j = rng_next(&rng) % (i + 1);
+		tmp = objs[i];
+		objs[i] = objs[j];
+		objs[j] = tmp;
+	}
+	nlive = N / 4;
+	for (i = nlive; i < N; i++)
+		zr_arena_free(arena, objs[i].handle);
+	ck_assert_uint_eq(zr_arena_pages_compacted(arena), 0);
+	ck_assert_uint_gt(zr_arena_compact(arena), 0);
+	ck_assert_uint_gt(zr_arena_pages_compacted(arena), 0);
+	after = zr_arena_mem_used(arena);
+	rss_after = rss_anon();
+	printf("arena: after freeing 75%% and compacting: mem_used %llu, "
+	       "%.1f%% of peak, %llu pages compacted; RssAnon %llu -> %llu\n",
+	       (unsigned long long)after, 100.0 * after / peak,
+	       (unsigned long long)zr_arena_pages_compacted(arena),
+	       (unsigned long long)rss_peak, (unsigned long long)rss_after);
+	ck_assert_uint_le(after * 100, peak * 35);
+	/* The pages really went back to the system. */
+	if (rss_peak && !UNDER_SANITIZER)
+		ck_assert_uint_le(rss_after + (peak - after) / 2, rss_peak);
+	objs_verify(arena, objs, nlive);
+	for (i = 0; i < nlive; i++)
+		zr_arena_free(arena, objs[i].handle);
+	free(objs);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+/* Address space limited: alloc must return 0, not abort, and recover. */
+START_TEST(test_alloc_failure)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { MAX = 200000 };
+	uint64_t *h = calloc(MAX, sizeof(*h));
+	struct rlimit old, lim;
+	unsigned long long vm_kb = 0;
+	char line[256];
+	size_t n = 0, i;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(h);
+	if (UNDER_SANITIZER) {
+		/* Sanitizer runtimes need their address space. */
+		free(h);
+		zr_arena_destroy(arena);
+		return;
+	}
+	f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %llu kB", &vm_kb) == 1)
+			break;
+	fclose(f);
+	ck_assert_uint_gt(vm_kb, 0);
+
+	ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = (vm_kb + 96 * 1024) * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	while (n < MAX) {
+		h[n] = zr_arena_alloc(arena, 100 + n % 3900);
+		if (!h[n])
+			break;
+		n++;
+	}
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+	ck_assert_uint_lt(n, MAX);
+	ck_assert_uint_gt(n, 0);
+	/* Still usable: free half, allocate again. */
+	for (i = 0; i < n; i += 2)
+		zr_arena_free(arena, h[i]);
+	for (i = 0; i < n; i += 2) {
+		h[i] = zr_arena_alloc(arena, 100 + i % 3900);
+		ck_assert_uint_ne(h[i], 0);
+	}
+	for (i = 0; i < n; i++)
+		zr_arena_free(arena, h[i]);
+	free(h);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+/* ---- concurrency ---------------------------------------------------- */
+
+struct worker {
+	pthread_t thread;
+	struct zr_arena *arena;
+	uint64_t rng;
+	unsigned int ops;
+	unsigned int verified;
+	long failures;
+};
+
+static int stop_compactor;
+static uint64_t compactor_rounds;
+
+static void *compactor_main(void *arg)
+{
+	struct zr_arena *arena = arg;
+
+	while (!__atomic_load_n(&stop_compactor, __ATOMIC_ACQUIRE)) {
+		zr_arena_compact(arena);
+		__atomic_fetch_add(&compactor_rounds, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	enum { SLOTS = 512 };
+	struct obj objs[SLOTS];
+	unsigned char *p;
+	unsigned int op, i, r;
+	uint64_t seed = w->rng << 20;
+
+	memset(objs, 0, sizeof(objs));
+	for (op = 0; op < w->ops; op++) {
+		i = rng_next(&w->rng) % SLOTS;
+		r = rng_next(&w->rng) % 100;
+		if (!objs[i].handle) {
+			size_t size = random_size(&w->rng);
+
+			objs[i].handle = zr_arena_alloc(w->arena, size);
+			if (!objs[i].handle) {
+				w->failures++;
+				continue;
+			}
+			objs[i].size = size;
+			objs[i].seed = seed++;
+			p = zr_arena_map(w->arena, objs[i].handle);
+			pattern_fill(p, size, objs[i].seed);
+			zr_arena_unmap(w->arena, objs[i].handle);
+		} else if (r < 45) {
+			p = zr_arena_map(w->arena, objs[i].handle);
+			if (pattern_check(p, objs[i].size, objs[i].seed) >= 0)
+				w->failures++;
+			/* Sometimes hold the mapping a little while. */
+			if (r < 5)
+				sched_yield();
+			zr_arena_unmap(w->arena, objs[i].handle);
+			w->verified++;
+		} else if (r < 55) {
+			p = zr_arena_map(w->arena, objs[i].handle);
+			objs[i].seed = seed++;
+			pattern_fill(p, objs[i].size, objs[i].seed);
+			zr_arena_unmap(w->arena, objs[i].handle);
+		} else {
+			p = zr_arena_map(w->arena, objs[i].handle);
+			if (pattern_check(p, objs[i].size, objs[i].seed) >= 0)
+				w->failures++;
+			zr_arena_unmap(w->arena, objs[i].handle);
+			w->verified++;
+			zr_arena_free(w->arena, objs[i].handle);
+			objs[i].handle = 0;
+		}
+	}
+	for (i = 0; i < SLOTS; i++) {
+		if (!objs[i].handle)
+			continue;
+		p = zr_arena_map(w->arena, objs[i].handle);
+		if (pattern_check(p, objs[i].size, objs[i].seed) >= 0)
+			w->failures++;
+		zr_arena_unmap(w->arena, objs[i].handle);
+		w->verified++;
+		zr_arena_free(w->arena, objs[i].handle);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct zr_arena *arena = zr_arena_create();
+	enum { WORKERS = 4 };
+	struct worker w[WORKERS];
+	pthread_t compactor;
+	unsigned int i, ops;
+
+#if defined(__SANITIZE_THREAD__)
+	ops = 60000;
+#else
+	ops = 300000;
+#endif
+	ck_assert_ptr_nonnull(arena);
+	stop_compactor = 0;
+	compactor_rounds = 0;
+	ck_assert_int_eq(pthread_create(&compactor, NULL, compactor_main,
+					arena), 0);
+	for (i = 0; i < WORKERS; i++) {
+		w[i].arena = arena;
+		w[i].rng = 1000 + i;
+		w[i].ops = ops;
+		w[i].verified = 0;
+		w[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&w[i].thread, NULL,
+						worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < WORKERS; i++)
+		pthread_join(w[i].thread, NULL);
+	__atomic_store_n(&stop_compactor, 1, __ATOMIC_RELEASE);
+	pthread_join(compactor, NULL);
+
+	printf("arena: threads: %llu compaction rounds, %llu pages "
+	       "compacted\n",
+	       (unsigned long long)compactor_rounds,
+	       (unsigned long long)zr_arena_pages_compacted(arena));
+	for (i = 0; i < WORKERS; i++) {
+		ck_assert_int_eq(w[i].failures, 0);
+		ck_assert_uint_gt(w[i].verified, ops / 4);
+	}
+	ck_assert_uint_gt(compactor_rounds, 0);
+	zr_arena_compact(arena);
+	ck_assert_uint_lt(zr_arena_mem_used(arena), 1024 * 1024);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
+static Suite *arena_suite(void)
+{
+	Suite *s = suite_create("arena");
+	TCase *tc;
+
+	tc = tcase_create("basic");
+	tcase_add_test(tc, test_bad_sizes);
+	tcase_add_test(tc, test_boundary_sizes);
+	tcase_add_test(tc, test_full_pages);
+	tcase_add_test(tc, test_pinned);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("model");
+	tcase_add_test(tc, test_random_model);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory");
+	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_alloc_failure);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("threads");
+	tcase_add_test(tc, test_threads);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(arena_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared helpers for the integration tests; sourced, never run.
+#
+# Every resource a test creates is registered for cleanup and released by
+# the EXIT trap in reverse order: swapoff, losetup -d, unmount, rm. Tests
+# never touch mounts, loop or swap devices they did not create.
+
+set -u
+
+: "${ZRAMFS:=$(cd "$(dirname "$0")/.." && pwd)/src/zramfs}"
+SKIP=77
+CLEANUP=()
+
+log() { printf '%s: %s\n' "${0##*/}" "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+skip() { log "SKIP: $*"; exit $SKIP; }
+pass() { log "PASS: $*"; }
+
+# Registers a shell command to run at exit (last registered runs first).
+at_exit() { CLEANUP+=("$*"); }
+
+run_cleanup() {
+	local rc=$? i
+	set +e
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP[i]}" >/dev/null 2>&1
+	done
+	exit $rc
+}
+trap run_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Skips unless this machine can mount FUSE as root.
+require_fuse() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null || skip "no fusermount3"
+	[ -x "$ZRAMFS" ] || fail "zramfs binary not found at $ZRAMFS"
+}
+
+# Skips unless loop devices can be set up.
+require_loop() {
+	command -v losetup >/dev/null || skip "no losetup"
+	losetup -f >/dev/null 2>&1 || skip "no free loop device"
+}
+
+# make_tmpdir VAR: a fresh directory removed at exit.
+make_tmpdir() {
+	local dir
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/zramfs-test.XXXXXX") ||
+		fail "mktemp"
+	at_exit "rm -rf '$dir'"
+	printf -v "$1" '%s' "$dir"
+}
+
+# Waits until MOUNTPOINT is a zramfs mount (up to 10 s).
+wait_mounted() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if grep -qs " $1 fuse.zramfs " /proc/mounts &&
+		   [ -d "$1/control" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# mount_zramfs MOUNTPOINT [zramfs args...]: mounts and registers unmount.
+mount_zramfs() {
+	local mnt=$1
+	shift
+	at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
+	"$ZRAMFS" "$@" "$mnt" || fail "zramfs $* $mnt failed"
+	wait_mounted "$mnt" || fail "$mnt did not come up"
+}
+
+# The PID of the zramfs daemon serving MOUNTPOINT.
+daemon_pid() {
+	local pid
+	for pid in $(pgrep -x zramfs); do
+		if tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q " $1\( \|$\)"; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# attach_loop VAR FILE [losetup args...]: loop device detached at exit.
+attach_loop() {
+	local var=$1 file=$2 dev
+	shift 2
+	dev=$(losetup --find --show "$@" "$file") || fail "losetup $file"
+	at_exit "losetup -d '$dev'"
+	printf -v "$var" '%s' "$dev"
+}
+
+# enable_swap DEV [swapon args...]: swap turned off at exit.
+enable_swap() {
+	local dev=$1
+	shift
+	mkswap "$dev" >/dev/null || fail "mkswap $dev"
+	at_exit "swapoff '$dev'"
+	swapon "$@" "$dev" || fail "swapon $dev"
+}
+
+# mm_stat_field MOUNTPOINT DEV COLUMN (1-based): one mm_stat column.
+mm_stat_field() {
+	awk -v c="$3" '{ print $c }' "$1/control/$2/mm_stat"
+}
+
+# expect_errno EXPECTED-TEXT COMMAND...: the command must fail and print
+# the strerror text (e.g. "Device or resource busy").
+expect_error() {
+	local want=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		fail "'$*' succeeded, expected '$want'"
+	fi
+	case $out in
+	*"$want"*) ;;
+	*) fail "'$*' said '$out', expected '$want'" ;;
+	esac
+}
+
+# write_attr FILE VALUE: echo VALUE > FILE, reporting the error text.
+write_attr() {
+	# A subshell so that the redirection error is captured.
+	sh -c 'echo "$2" > "$1"' sh "$1" "$2"
+}
+
+# Realistic test data: binaries, libraries and text from this system,
+# concatenated to SIZE_MIB MiB (repeated if the system has too little).
+make_realistic_data() {
+	local out=$1 mib=$2
+	find /usr/lib /usr/bin /usr/share/doc /usr/share/man -type f \
+		-size +16k 2>/dev/null | sort | head -4000 |
+		xargs cat 2>/dev/null | head -c $((mib << 20)) > "$out"
+	while [ "$(stat -c %s "$out")" -lt $((mib << 20)) ]; do
+		cat "$out" "$out" | head -c $((mib << 20)) > "$out.tmp"
+		mv "$out.tmp" "$out"
+	done
+}
