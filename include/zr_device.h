@@ -58,6 +58,43 @@ uint64_t zr_device_wb_limit(struct zr_device *dev);
 void zr_device_set_wb_limit_enable(struct zr_device *dev, int enable);
 int zr_device_wb_limit_enable(struct zr_device *dev);
 
+/* ---- backing store and writeback (writeback.c) ---- */
+
+/* backing_dev store: at any time while none is attached (-EEXIST). Errors
+ * of zr_backing_open otherwise. Detached by reset. */
+int zr_device_attach_backing(struct zr_device *dev, const char *path);
+/* backing_dev show: "PATH\n" or "none\n"; returns the length. */
+int zr_device_backing_show(struct zr_device *dev, char *buf, size_t cap);
+int zr_device_has_backing(struct zr_device *dev);
+/* compressed_writeback: store compressed bytes, packed, on writeback. */
+void zr_device_set_compressed_writeback(struct zr_device *dev, int on);
+int zr_device_compressed_writeback(struct zr_device *dev);
+
+enum zr_wb_mode {
+	ZR_WB_ALL,		/* page_index= / page_indexes=: any page */
+	ZR_WB_IDLE,
+	ZR_WB_HUGE,
+	ZR_WB_HUGE_IDLE,
+	ZR_WB_INCOMPRESSIBLE,
+};
+
+struct zr_wb_request {
+	enum zr_wb_mode mode;
+	uint64_t lo;		/* first page index */
+	uint64_t hi;		/* last page index, inclusive */
+	int whole_device;	/* lo and hi ignored: every page */
+};
+
+/*
+ * writeback store: writes the pages the requests select to the backing
+ * store and frees their memory. -EINVAL before init, -EAGAIN while another
+ * writeback runs, -ENODEV without a backing store, -ERANGE for an index
+ * past the end (nothing done), -EIO when writeback_limit is exhausted,
+ * -ENOSPC when the store is full (pages not written stay in memory).
+ */
+int zr_device_writeback(struct zr_device *dev,
+			const struct zr_wb_request *reqs, int count);
+
 /* Open accounting for the data file: reset and removal refuse while > 0. */
 void zr_device_open(struct zr_device *dev);
 void zr_device_release(struct zr_device *dev);

@@ -30,6 +30,12 @@ struct zr_slot {
 #define ZR_SLOT_SAME (1ULL << 17)	/* page is one repeated word */
 #define ZR_SLOT_HUGE (1ULL << 18)	/* stored raw: did not compress */
 #define ZR_SLOT_IDLE (1ULL << 19)	/* marked idle, not accessed since */
+#define ZR_SLOT_WB (1ULL << 20)		/* on the backing store; handle is
+					 * block << 12 | offset, size is the
+					 * stored length (4096 = raw page) */
+#define ZR_SLOT_PP (1ULL << 21)		/* picked by writeback; any change
+					 * to the slot clears it */
+#define ZR_SLOT_INCOMPRESSIBLE (1ULL << 22) /* no algorithm compresses it */
 #define ZR_SLOT_FLAGS_MASK (0x7fULL << 17)
 #define ZR_SLOT_TIME_SHIFT 32
 
@@ -88,10 +94,12 @@ static inline void zr_slot_clear_flag(struct zr_slot *slot, uint64_t flag)
 	zr_slot_set_state(slot, zr_slot_state(slot) & ~flag);
 }
 
-/* Slot lock held: true if the page holds data (compressed, raw or fill). */
+/* Slot lock held: true if the page holds data (compressed, raw, fill or
+ * written back). */
 static inline int zr_slot_allocated(const struct zr_slot *slot)
 {
-	return zr_slot_size(slot) != 0 || zr_slot_test(slot, ZR_SLOT_SAME);
+	return zr_slot_size(slot) != 0 ||
+	       zr_slot_test(slot, ZR_SLOT_SAME | ZR_SLOT_WB);
 }
 
 /* Slot lock held. */

@@ -6,10 +6,10 @@
  * means. Every entry point runs under the host lock, so a device cannot be
  * removed while one of its attributes is being served.
  *
- * Attributes whose machinery is not built yet fail honestly: backing_dev
- * and recomp_algorithm refuse writes with EOPNOTSUPP after validating them;
- * writeback and recompress then answer exactly what zram answers when no
- * backing device or no secondary algorithm is configured (ENODEV, EINVAL).
+ * Attributes whose machinery is not built yet fail honestly:
+ * recomp_algorithm refuses writes with EOPNOTSUPP after validating them, so
+ * recompress answers what zram answers when no secondary algorithm is
+ * configured (EINVAL).
  */
 #include "config.h"
 
@@ -156,7 +156,7 @@ static int store_idle(struct zr_device *dev, const char *buf, size_t len)
 
 static int show_backing_dev(struct zr_device *dev, char *buf, size_t cap)
 {
-	return snprintf(buf, cap, "none\n");
+	return zr_device_backing_show(dev, buf, cap);
 }
 
 static int store_backing_dev(struct zr_device *dev, const char *buf,
@@ -169,52 +169,103 @@ static int store_backing_dev(struct zr_device *dev, const char *buf,
 		return ret;
 	if (!path[0])
 		return -EINVAL;
-	return -EOPNOTSUPP;
+	return zr_device_attach_backing(dev, path);
 }
 
-/* zram's writeback modes, with and without "type=". */
-static int writeback_mode_valid(const char *word, size_t len)
+/* Longest list of requests one writeback write may carry. */
+#define WB_MAX_REQUESTS 64
+
+static int writeback_mode(const char *word, size_t len, enum zr_wb_mode *mode)
 {
-	static const char *const modes[] = {
-		"idle", "huge", "huge_idle", "incompressible",
+	static const struct {
+		const char *name;
+		enum zr_wb_mode mode;
+	} modes[] = {
+		{ "idle", ZR_WB_IDLE },
+		{ "huge", ZR_WB_HUGE },
+		{ "huge_idle", ZR_WB_HUGE_IDLE },
+		{ "incompressible", ZR_WB_INCOMPRESSIBLE },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (strlen(modes[i]) == len && !memcmp(word, modes[i], len))
-			return 1;
-	return 0;
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strlen(modes[i].name) == len &&
+		    !memcmp(word, modes[i].name, len)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* One writeback token: "MODE", "type=MODE", "page_index=N" or
+ * "page_indexes=LO-HI". */
+static int writeback_token(const char *key, size_t key_len, const char *val,
+			   size_t val_len, struct zr_wb_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	if (!val || !val_len) {
+		req->whole_device = 1;
+		return writeback_mode(key, key_len, &req->mode);
+	}
+	if (key_len == 4 && !memcmp(key, "type", 4)) {
+		req->whole_device = 1;
+		return writeback_mode(val, val_len, &req->mode);
+	}
+	req->mode = ZR_WB_ALL;
+	if (key_len == 10 && !memcmp(key, "page_index", 10)) {
+		if (zr_parse_u64(val, val_len, &req->lo))
+			return -EINVAL;
+		req->hi = req->lo;
+		return 0;
+	}
+	if (key_len == 12 && !memcmp(key, "page_indexes", 12))
+		return zr_parse_range(val, val_len, &req->lo, &req->hi);
+	return -EINVAL;
 }
 
 static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
 {
+	struct zr_wb_request reqs[WB_MAX_REQUESTS];
 	const char *key, *val;
 	size_t key_len, val_len;
 	struct zr_kv_iter it;
-	int ret, tokens = 0;
+	int ret, count = 0;
 
+	/* zram's order: not initialised, then no backing device. */
 	if (!zr_device_initialised(dev))
 		return -EINVAL;
-	/* Validate the request so that a malformed one says EINVAL. */
+	if (!zr_device_has_backing(dev))
+		return -ENODEV;
 	zr_kv_init(&it, buf, len);
 	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
-		tokens++;
-		if (!val || !val_len) {
-			if (!writeback_mode_valid(key, key_len))
-				return -EINVAL;
-		} else if (key_len == 4 && !memcmp(key, "type", 4)) {
-			if (!writeback_mode_valid(val, val_len))
-				return -EINVAL;
-		} else if (!(key_len == 10 && !memcmp(key, "page_index", 10)) &&
-			   !(key_len == 12 &&
-			     !memcmp(key, "page_indexes", 12))) {
+		if (count == WB_MAX_REQUESTS)
 			return -EINVAL;
-		}
+		ret = writeback_token(key, key_len, val, val_len,
+				      &reqs[count++]);
+		if (ret)
+			return ret;
 	}
-	if (ret < 0 || !tokens)
+	if (ret < 0 || !count)
 		return -EINVAL;
-	/* No backing device can be attached yet: zram's answer is ENODEV. */
-	return -ENODEV;
+	return zr_device_writeback(dev, reqs, count);
+}
+
+static int show_compressed_writeback(struct zr_device *dev, char *buf,
+				     size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_compressed_writeback(dev));
+}
+
+static int store_compressed_writeback(struct zr_device *dev, const char *buf,
+				      size_t len)
+{
+	int on;
+
+	if (zr_parse_bool_u64(buf, len, &on))
+		return -EINVAL;
+	zr_device_set_compressed_writeback(dev, on);
+	return 0;
 }
 
 static int show_writeback_limit(struct zr_device *dev, char *buf, size_t cap)
@@ -368,6 +419,8 @@ static const struct zr_ctl_attr attrs[] = {
 	{ "idle", 0200, NULL, store_idle },
 	{ "backing_dev", 0644, show_backing_dev, store_backing_dev },
 	{ "writeback", 0200, NULL, store_writeback },
+	{ "compressed_writeback", 0644, show_compressed_writeback,
+	  store_compressed_writeback },
 	{ "writeback_limit", 0644, show_writeback_limit,
 	  store_writeback_limit },
 	{ "writeback_limit_enable", 0644, show_writeback_limit_enable,

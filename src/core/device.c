@@ -24,11 +24,17 @@
  *   compact              | slot locks     |
  *   destroy              | nothing        | nothing (caller guarantees)
  *
- * No device-wide lock is ever taken on the I/O path: a request enters an
- * RCU read-side section, dereferences the meta once and works on it; the
- * only locks it takes are the per-slot bit locks (zr_slot.h) and the
- * arena's per-class locks. Nothing inside a read-side section blocks. reset
+ * No device-wide lock is ever taken on the I/O path: each page of a request
+ * is served in its own RCU read-side section, which dereferences the meta
+ * and works on it; the only locks it takes are the per-slot bit locks
+ * (zr_slot.h) and the arena's per-class locks. Nothing inside a read-side
+ * section blocks: a page that was written back is located under its slot
+ * lock, the section is left, the block is read with only a reference on
+ * the backing store, and a new section checks that the slot still holds
+ * that block before the data is used (else the page is retried). reset
  * calls synchronize_rcu after dropping ctl_lock, which readers never take.
+ * A request that finds the device reset under it (generation changed)
+ * fails with -EIO instead of touching the new generation.
  *
  * Pages. Each 4 KiB page is stored as a fill word (same_pages), as raw
  * bytes when it does not compress below 3/4 of a page (huge_pages), or
@@ -51,59 +57,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device_internal.h"
 #include "zr_arena.h"
 #include "zr_common.h"
-#include "zr_device.h"
-#include "zr_rcu.h"
-#include "zr_slot.h"
-
-#define ZR_CHUNK_SHIFT 9
-#define ZR_CHUNK_SLOTS (1U << ZR_CHUNK_SHIFT)
-
-/* Per-generation statistics, all relaxed atomics. */
-struct zr_stats {
-	uint64_t compr_data_size;	/* bytes of compressed objects */
-	uint64_t pages_stored;		/* pages holding data, any kind */
-	uint64_t same_pages;		/* pages stored as a fill word */
-	uint64_t huge_pages;		/* pages stored raw */
-	uint64_t huge_pages_since;	/* pages ever stored raw */
-	uint64_t max_used_bytes;	/* peak arena size */
-	uint64_t failed_reads;		/* reads that failed to decode */
-	uint64_t failed_writes;		/* writes refused: limit, memory */
-	uint64_t notify_free;		/* pages freed by discard */
-	uint64_t miss_free;		/* always 0: no slot free notify */
-	uint64_t bd_count;		/* pages on the backing device */
-	uint64_t bd_reads;		/* pages read from it */
-	uint64_t bd_writes;		/* pages written to it */
-};
-
-struct zr_meta {
-	uint64_t disksize;
-	uint64_t nr_pages;
-	uint64_t nr_chunks;
-	struct zr_slot **chunks;	/* entries installed with CAS */
-	struct zr_arena *arena;
-	enum zr_comp_id comp;
-	struct zr_comp_params params;
-	time_t born;			/* CLOCK_MONOTONIC seconds at init */
-	struct zr_stats stats;
-};
-
-struct zr_device {
-	int id;
-	struct zr_meta *meta;		/* RCU; NULL while uninitialised */
-	pthread_mutex_t ctl_lock;	/* control path only */
-	unsigned int open_count;	/* under ctl_lock */
-	enum zr_comp_id comp;		/* under ctl_lock: for the next init */
-	struct zr_comp_params params;	/* under ctl_lock */
-	uint64_t mem_limit;		/* bytes, atomic: read on I/O path */
-	uint64_t wb_limit;		/* 4 KiB units, atomic */
-	int wb_limit_enable;		/* atomic */
-};
 
 /* Scratch buffers of the calling thread: bounded, never freed early. */
 static __thread unsigned char tls_page[ZR_PAGE_SIZE];
 static __thread unsigned char tls_comp[ZR_PAGE_SIZE];
+static __thread unsigned char tls_fetch[ZR_PAGE_SIZE];
 
 static uint32_t monotonic_seconds(void)
 {
@@ -113,7 +74,7 @@ static uint32_t monotonic_seconds(void)
 	return (uint32_t)ts.tv_sec;
 }
 
-static uint32_t meta_now(const struct zr_meta *meta)
+uint32_t zr_meta_now(const struct zr_meta *meta)
 {
 	return monotonic_seconds() - (uint32_t)meta->born;
 }
@@ -143,7 +104,7 @@ int zr_device_id(const struct zr_device *dev)
 
 /* ---- slot table ---- */
 
-static struct zr_slot *slot_lookup(struct zr_meta *meta, uint64_t index)
+struct zr_slot *zr_slot_lookup(struct zr_meta *meta, uint64_t index)
 {
 	struct zr_slot *chunk;
 
@@ -172,13 +133,20 @@ static struct zr_slot *slot_create(struct zr_meta *meta, uint64_t index)
 	return &chunk[index & (ZR_CHUNK_SLOTS - 1)];
 }
 
-/* Slot lock held: drops whatever the slot holds and counts it. */
-static void slot_free(struct zr_meta *meta, struct zr_slot *slot)
+void zr_slot_release(struct zr_meta *meta, struct zr_slot *slot)
 {
 	uint64_t state = zr_slot_state(slot);
 	unsigned int size = state & ZR_SLOT_SIZE_MASK;
+	struct zr_backing *backing;
 
-	if (state & ZR_SLOT_SAME) {
+	if (state & ZR_SLOT_WB) {
+		/* Gone with a reset in progress: the store goes too. */
+		backing = zr_rcu_dereference(meta->dev->backing);
+		if (backing)
+			zr_backing_release(backing,
+					   slot->handle >> ZR_PAGE_SHIFT);
+		zr_stat_sub(&meta->stats.pages_stored, 1);
+	} else if (state & ZR_SLOT_SAME) {
 		zr_stat_sub(&meta->stats.same_pages, 1);
 		zr_stat_sub(&meta->stats.pages_stored, 1);
 	} else if (size) {
@@ -206,19 +174,21 @@ static void meta_free(struct zr_meta *meta)
 	free(meta);
 }
 
-static struct zr_meta *meta_alloc(uint64_t disksize, enum zr_comp_id comp,
-				  const struct zr_comp_params *params)
+/* ctl_lock held. */
+static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
 {
 	struct zr_meta *meta = calloc(1, sizeof(*meta));
 
 	if (!meta)
 		return NULL;
+	meta->dev = dev;
+	meta->gen = ++dev->next_gen;
 	meta->disksize = disksize;
 	meta->nr_pages = disksize >> ZR_PAGE_SHIFT;
 	meta->nr_chunks = (meta->nr_pages + ZR_CHUNK_SLOTS - 1) >>
 			  ZR_CHUNK_SHIFT;
-	meta->comp = comp;
-	meta->params = *params;
+	meta->comp = dev->comp;
+	meta->params = dev->params;
 	meta->born = monotonic_seconds();
 	if (meta->nr_chunks > SIZE_MAX / sizeof(*meta->chunks))
 		goto err_free_meta;
@@ -233,18 +203,6 @@ static struct zr_meta *meta_alloc(uint64_t disksize, enum zr_comp_id comp,
 err_free_meta:
 	meta_free(meta);
 	return NULL;
-}
-
-/* Enters a read-side section and returns the published meta (or NULL). */
-static struct zr_meta *meta_get(struct zr_device *dev)
-{
-	zr_rcu_read_lock();
-	return zr_rcu_dereference(dev->meta);
-}
-
-static void meta_put(void)
-{
-	zr_rcu_read_unlock();
 }
 
 /* ---- control path ---- */
@@ -265,7 +223,7 @@ int zr_device_init(struct zr_device *dev, uint64_t disksize)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	meta = meta_alloc(disksize, dev->comp, &dev->params);
+	meta = meta_alloc(dev, disksize);
 	if (!meta) {
 		ret = -ENOMEM;
 		goto out_unlock;
@@ -278,6 +236,7 @@ out_unlock:
 
 int zr_device_reset(struct zr_device *dev)
 {
+	struct zr_backing *old_backing;
 	struct zr_meta *old;
 
 	pthread_mutex_lock(&dev->ctl_lock);
@@ -286,17 +245,22 @@ int zr_device_reset(struct zr_device *dev)
 		return -EBUSY;
 	}
 	old = zr_rcu_xchg_pointer(&dev->meta, NULL);
+	old_backing = zr_rcu_xchg_pointer(&dev->backing, NULL);
 	dev->comp = ZR_COMP_DEFAULT;
 	params_default(&dev->params);
 	__atomic_store_n(&dev->mem_limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->wb_limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->wb_limit_enable, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&dev->compressed_writeback, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&dev->ctl_lock);
 
-	if (old) {
+	if (old || old_backing)
 		zr_rcu_synchronize();
+	if (old)
 		meta_free(old);
-	}
+	/* Readers of written-back pages may still hold references. */
+	if (old_backing)
+		zr_backing_put(old_backing);
 	return 0;
 }
 
@@ -304,6 +268,8 @@ void zr_device_destroy(struct zr_device *dev)
 {
 	if (dev->meta)
 		meta_free(dev->meta);
+	if (dev->backing)
+		zr_backing_put(dev->backing);
 	pthread_mutex_destroy(&dev->ctl_lock);
 	free(dev);
 }
@@ -317,10 +283,10 @@ int zr_device_initialised(struct zr_device *dev)
 
 uint64_t zr_device_disksize(struct zr_device *dev)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 	uint64_t size = meta ? meta->disksize : 0;
 
-	meta_put();
+	zr_meta_put();
 	return size;
 }
 
@@ -392,21 +358,21 @@ int zr_device_reset_mem_used_max(struct zr_device *dev, uint64_t value)
 
 	if (value != 0)
 		return -EINVAL;
-	meta = meta_get(dev);
+	meta = zr_meta_get(dev);
 	if (meta)
 		zr_stat_set(&meta->stats.max_used_bytes,
 			    zr_arena_mem_used(meta->arena));
-	meta_put();
+	zr_meta_put();
 	return 0;
 }
 
 int zr_device_compact(struct zr_device *dev)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 
 	if (meta)
 		zr_arena_compact(meta->arena);
-	meta_put();
+	zr_meta_put();
 	return meta ? 0 : -EINVAL;
 }
 
@@ -445,8 +411,9 @@ static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 {
 	struct idle_args *args = opaque;
 
-	/* zram does not mark same-filled pages: they cost no memory. */
-	if (zr_slot_test(slot, ZR_SLOT_SAME))
+	/* As zram: same-filled pages cost no memory and written-back ones
+	 * are already out. */
+	if (zr_slot_test(slot, ZR_SLOT_SAME | ZR_SLOT_WB))
 		return;
 	if (args->all || zr_slot_atime(slot) < args->cutoff)
 		zr_slot_set_flag(slot, ZR_SLOT_IDLE);
@@ -463,11 +430,11 @@ static void count_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 
 int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 	struct idle_args args = { .all = min_age == 0 };
 
 	if (meta) {
-		uint32_t now = meta_now(meta);
+		uint32_t now = zr_meta_now(meta);
 
 		/* Pages older than the device itself cannot exist. */
 		if (args.all || min_age <= now) {
@@ -475,18 +442,18 @@ int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
 			for_each_stored_slot(meta, mark_idle_slot, &args);
 		}
 	}
-	meta_put();
+	zr_meta_put();
 	return meta ? 0 : -EINVAL;
 }
 
 uint64_t zr_device_idle_pages(struct zr_device *dev)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 	struct idle_args args = { 0 };
 
 	if (meta)
 		for_each_stored_slot(meta, count_idle_slot, &args);
-	meta_put();
+	zr_meta_put();
 	return args.count;
 }
 
@@ -518,7 +485,7 @@ unsigned int zr_device_open_count(struct zr_device *dev)
 
 void zr_device_mm_stat(struct zr_device *dev, struct zr_mm_stat *st)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 
 	memset(st, 0, sizeof(*st));
 	st->mem_limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
@@ -535,12 +502,12 @@ void zr_device_mm_stat(struct zr_device *dev, struct zr_mm_stat *st)
 		st->huge_pages = zr_stat_read(&s->huge_pages);
 		st->huge_pages_since = zr_stat_read(&s->huge_pages_since);
 	}
-	meta_put();
+	zr_meta_put();
 }
 
 void zr_device_io_stat(struct zr_device *dev, struct zr_io_stat *st)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 
 	memset(st, 0, sizeof(*st));
 	if (meta) {
@@ -548,28 +515,30 @@ void zr_device_io_stat(struct zr_device *dev, struct zr_io_stat *st)
 		st->failed_writes = zr_stat_read(&meta->stats.failed_writes);
 		st->notify_free = zr_stat_read(&meta->stats.notify_free);
 	}
-	meta_put();
+	zr_meta_put();
 }
 
 void zr_device_bd_stat(struct zr_device *dev, struct zr_bd_stat *st)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
+	struct zr_backing *backing = zr_rcu_dereference(dev->backing);
 
 	memset(st, 0, sizeof(*st));
 	if (meta) {
-		st->bd_count = zr_stat_read(&meta->stats.bd_count);
 		st->bd_reads = zr_stat_read(&meta->stats.bd_reads);
 		st->bd_writes = zr_stat_read(&meta->stats.bd_writes);
 	}
-	meta_put();
+	if (backing)
+		st->bd_count = zr_backing_used(backing);
+	zr_meta_put();
 }
 
 uint64_t zr_device_miss_free(struct zr_device *dev)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 	uint64_t value = meta ? zr_stat_read(&meta->stats.miss_free) : 0;
 
-	meta_put();
+	zr_meta_put();
 	return value;
 }
 
@@ -580,6 +549,9 @@ struct page_object {
 	uint64_t handle;	/* arena handle, or the fill word */
 	uint64_t state;		/* size and flags for the slot */
 };
+
+/* What slot_load found: the page is on the backing store (see ref). */
+#define ZR_IN_BACKING 1
 
 static int page_same_filled(const void *page, uint64_t *fill)
 {
@@ -645,10 +617,10 @@ static void slot_install(struct zr_meta *meta, struct zr_slot *slot,
 {
 	unsigned int size = obj->state & ZR_SLOT_SIZE_MASK;
 
-	slot_free(meta, slot);
+	zr_slot_release(meta, slot);
 	slot->handle = obj->handle;
 	zr_slot_set_state(slot, obj->state);
-	zr_slot_touch(slot, meta_now(meta));
+	zr_slot_touch(slot, zr_meta_now(meta));
 	zr_stat_inc(&meta->stats.pages_stored);
 	if (obj->state & ZR_SLOT_SAME) {
 		zr_stat_inc(&meta->stats.same_pages);
@@ -661,8 +633,13 @@ static void slot_install(struct zr_meta *meta, struct zr_slot *slot,
 	}
 }
 
-/* Slot lock held (or slot NULL: never written): decodes into page. */
-static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page)
+/*
+ * Slot lock held (or slot NULL: never written): decodes an in-memory page
+ * into page. For a written-back page fills ref instead and returns
+ * ZR_IN_BACKING; the caller fetches it outside the read-side section.
+ */
+static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page,
+		     struct zr_wb_ref *ref)
 {
 	uint64_t state, fill;
 	unsigned int size;
@@ -670,19 +647,20 @@ static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page)
 	size_t i;
 	int ret = 0;
 
-	if (!slot) {
+	if (!slot || !zr_slot_allocated(slot)) {
 		memset(page, 0, ZR_PAGE_SIZE);
 		return 0;
 	}
 	state = zr_slot_state(slot);
 	size = state & ZR_SLOT_SIZE_MASK;
+	if (state & ZR_SLOT_WB) {
+		ret = zr_wb_ref_take(meta, slot, ref);
+		return ret ? ret : ZR_IN_BACKING;
+	}
 	if (state & ZR_SLOT_SAME) {
 		fill = slot->handle;
 		for (i = 0; i < ZR_PAGE_SIZE / sizeof(fill); i++)
 			((uint64_t *)page)[i] = fill;
-	} else if (!size) {
-		memset(page, 0, ZR_PAGE_SIZE);
-		return 0;
 	} else {
 		src = zr_arena_map(meta->arena, slot->handle);
 		if (state & ZR_SLOT_HUGE)
@@ -696,63 +674,155 @@ static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page)
 	if (ret)
 		zr_stat_inc(&meta->stats.failed_reads);
 	else
-		zr_slot_touch(slot, meta_now(meta));
+		zr_slot_touch(slot, zr_meta_now(meta));
 	return ret;
 }
 
-static int read_page(struct zr_meta *meta, uint64_t index, void *page)
+/* Enters a read-side section on the meta of generation gen; NULL (and no
+ * section held) if the device was reset since. */
+static struct zr_meta *meta_get_gen(struct zr_device *dev, uint64_t gen)
 {
-	struct zr_slot *slot = slot_lookup(meta, index);
+	struct zr_meta *meta = zr_meta_get(dev);
+
+	if (meta && meta->gen == gen)
+		return meta;
+	zr_meta_put();
+	return NULL;
+}
+
+/*
+ * Re-checks, after a fetch from the backing store, that the slot still
+ * holds the block that was read, and accounts the read. Returns 1 if the
+ * fetched data is the page's, 0 to retry, -EIO if the device was reset.
+ */
+static int wb_fetch_confirm(struct zr_device *dev, uint64_t gen,
+			    uint64_t index, const struct zr_wb_ref *ref,
+			    int fetch_ret)
+{
+	struct zr_meta *meta = meta_get_gen(dev, gen);
+	struct zr_slot *slot;
+	int current;
+
+	if (!meta)
+		return -EIO;
+	slot = zr_slot_lookup(meta, index);
+	zr_slot_lock(slot);
+	current = zr_wb_ref_current(slot, ref);
+	if (current && fetch_ret)
+		zr_stat_inc(&meta->stats.failed_reads);
+	if (current && !fetch_ret) {
+		zr_stat_inc(&meta->stats.bd_reads);
+		zr_slot_touch(slot, zr_meta_now(meta));
+	}
+	zr_slot_unlock(slot);
+	zr_meta_put();
+	return current;
+}
+
+/* Reads page index of generation gen, fetching it from the backing store
+ * (outside any read-side section) if it was written back. */
+static int read_page(struct zr_device *dev, uint64_t gen, uint64_t index,
+		     void *page)
+{
+	struct zr_wb_ref ref;
+	struct zr_meta *meta;
+	struct zr_slot *slot;
 	int ret;
 
-	if (!slot)
-		return slot_load(meta, NULL, page);
-	zr_slot_lock(slot);
-	ret = slot_load(meta, slot, page);
-	zr_slot_unlock(slot);
-	return ret;
+	for (;;) {
+		meta = meta_get_gen(dev, gen);
+		if (!meta)
+			return -EIO;
+		slot = zr_slot_lookup(meta, index);
+		if (slot)
+			zr_slot_lock(slot);
+		ret = slot_load(meta, slot, page, &ref);
+		if (slot)
+			zr_slot_unlock(slot);
+		zr_meta_put();
+		if (ret != ZR_IN_BACKING)
+			return ret;
+		ret = zr_wb_fetch(&ref, page);
+		switch (wb_fetch_confirm(dev, gen, index, &ref, ret)) {
+		case 1:
+			return ret;
+		case 0:
+			continue;	/* rewritten meanwhile: read again */
+		default:
+			return -EIO;
+		}
+	}
 }
 
-static int write_full_page(struct zr_device *dev, struct zr_meta *meta,
+static int write_full_page(struct zr_device *dev, uint64_t gen,
 			   uint64_t index, const void *page)
 {
+	struct zr_meta *meta = meta_get_gen(dev, gen);
 	struct page_object obj;
-	struct zr_slot *slot = slot_create(meta, index);
-	int ret;
+	struct zr_slot *slot;
+	int ret = -ENOMEM;
 
-	if (!slot)
-		return -ENOMEM;
-	ret = page_object_make(dev, meta, page, &obj);
-	if (ret)
-		return ret;
+	if (!meta)
+		return -EIO;
+	slot = slot_create(meta, index);
+	if (slot)
+		ret = page_object_make(dev, meta, page, &obj);
+	if (ret) {
+		zr_stat_inc(&meta->stats.failed_writes);
+		goto out;
+	}
 	zr_slot_lock(slot);
 	slot_install(meta, slot, &obj);
 	zr_slot_unlock(slot);
-	return 0;
+out:
+	zr_meta_put();
+	return ret;
 }
 
 /*
  * Read-modify-write of part of a page under its slot lock. With src NULL
- * the range is zeroed, and a page left all zero is freed (discard).
+ * the range is zeroed, and a page left all zero is freed (discard). A
+ * written-back page is first fetched outside the read-side section, then
+ * modified only if the slot still holds what was fetched.
  */
-static int write_partial_page(struct zr_device *dev, struct zr_meta *meta,
+static int write_partial_page(struct zr_device *dev, uint64_t gen,
 			      uint64_t index, unsigned int in_page,
 			      const void *src, size_t len)
 {
+	struct zr_wb_ref ref;
 	struct page_object obj;
+	struct zr_meta *meta;
 	struct zr_slot *slot;
+	int fetched = 0;
 	uint64_t fill;
 	int ret;
 
-	slot = src ? slot_create(meta, index) : slot_lookup(meta, index);
-	if (!slot)
+retry:
+	meta = meta_get_gen(dev, gen);
+	if (!meta)
+		return -EIO;
+	slot = src ? slot_create(meta, index) : zr_slot_lookup(meta, index);
+	if (!slot) {
+		zr_meta_put();
 		return src ? -ENOMEM : 0;
-	zr_slot_lock(slot);
-	if (!src && !zr_slot_allocated(slot)) {
-		ret = 0;
-		goto out_unlock;
 	}
-	ret = slot_load(meta, slot, tls_page);
+	zr_slot_lock(slot);
+	ret = 0;
+	if (!src && !zr_slot_allocated(slot))
+		goto out_unlock;
+	if (fetched && zr_wb_ref_current(slot, &ref))
+		memcpy(tls_page, tls_fetch, ZR_PAGE_SIZE);
+	else
+		ret = slot_load(meta, slot, tls_page, &ref);
+	if (ret == ZR_IN_BACKING) {
+		zr_slot_unlock(slot);
+		zr_meta_put();
+		ret = zr_wb_fetch(&ref, tls_fetch);
+		if (ret)
+			return ret;
+		fetched = 1;
+		goto retry;
+	}
 	if (ret)
 		goto out_unlock;
 	if (src)
@@ -760,68 +830,92 @@ static int write_partial_page(struct zr_device *dev, struct zr_meta *meta,
 	else
 		memset(tls_page + in_page, 0, len);
 	if (!src && page_same_filled(tls_page, &fill) && !fill) {
-		slot_free(meta, slot);
+		zr_slot_release(meta, slot);
 		goto out_unlock;
 	}
 	ret = page_object_make(dev, meta, tls_page, &obj);
 	if (!ret)
 		slot_install(meta, slot, &obj);
+	else
+		zr_stat_inc(&meta->stats.failed_writes);
 out_unlock:
 	zr_slot_unlock(slot);
+	zr_meta_put();
+	return ret;
+}
+
+/*
+ * Checks [off, off + *len) against the device. Reads (clamp) are cut at
+ * the end and return 0 when nothing is left; writes and discards past the
+ * end are refused whole with -ENOSPC. Otherwise returns the generation
+ * (>= 1) the request belongs to.
+ */
+static int64_t range_check(struct zr_device *dev, uint64_t off,
+			   uint64_t *len, int clamp)
+{
+	struct zr_meta *meta = zr_meta_get(dev);
+	int64_t ret;
+
+	if (!meta) {
+		ret = clamp ? 0 : -ENOSPC;
+	} else if (clamp) {
+		ret = 0;
+		if (off < meta->disksize) {
+			if (*len > meta->disksize - off)
+				*len = meta->disksize - off;
+			ret = meta->gen;
+		}
+	} else if (off > meta->disksize || *len > meta->disksize - off) {
+		ret = -ENOSPC;
+	} else {
+		ret = meta->gen;
+	}
+	zr_meta_put();
 	return ret;
 }
 
 ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
 		       uint64_t off)
 {
-	struct zr_meta *meta = meta_get(dev);
 	unsigned char *dst = buf;
+	uint64_t total = len;
 	size_t done = 0;
-	ssize_t ret = 0;
+	int64_t gen = range_check(dev, off, &total, 1);
 
-	if (!meta || off >= meta->disksize)
-		goto out;
-	if (len > meta->disksize - off)
-		len = meta->disksize - off;
-	while (done < len) {
+	if (gen <= 0)
+		return 0;
+	while (done < total) {
 		uint64_t pos = off + done;
 		uint64_t index = pos >> ZR_PAGE_SHIFT;
 		unsigned int in_page = pos & (ZR_PAGE_SIZE - 1);
 		size_t chunk = ZR_PAGE_SIZE - in_page;
 		int err;
 
-		if (chunk > len - done)
-			chunk = len - done;
+		if (chunk > total - done)
+			chunk = total - done;
 		if (chunk == ZR_PAGE_SIZE) {
-			err = read_page(meta, index, dst + done);
+			err = read_page(dev, gen, index, dst + done);
 		} else {
-			err = read_page(meta, index, tls_page);
+			err = read_page(dev, gen, index, tls_page);
 			memcpy(dst + done, tls_page + in_page, chunk);
 		}
-		if (err) {
-			ret = err;
-			goto out;
-		}
+		if (err)
+			return err;
 		done += chunk;
 	}
-	ret = done;
-out:
-	meta_put();
-	return ret;
+	return done;
 }
 
 ssize_t zr_device_write(struct zr_device *dev, const void *buf, size_t len,
 			uint64_t off)
 {
-	struct zr_meta *meta = meta_get(dev);
 	const unsigned char *src = buf;
+	uint64_t total = len;
 	size_t done = 0;
-	ssize_t ret;
+	int64_t gen = range_check(dev, off, &total, 0);
 
-	if (!meta || off > meta->disksize || len > meta->disksize - off) {
-		ret = -ENOSPC;
-		goto out;
-	}
+	if (gen < 0)
+		return gen;
 	while (done < len) {
 		uint64_t pos = off + done;
 		uint64_t index = pos >> ZR_PAGE_SHIFT;
@@ -832,65 +926,69 @@ ssize_t zr_device_write(struct zr_device *dev, const void *buf, size_t len,
 		if (chunk > len - done)
 			chunk = len - done;
 		if (chunk == ZR_PAGE_SIZE)
-			err = write_full_page(dev, meta, index, src + done);
+			err = write_full_page(dev, gen, index, src + done);
 		else
-			err = write_partial_page(dev, meta, index, in_page,
+			err = write_partial_page(dev, gen, index, in_page,
 						 src + done, chunk);
-		if (err) {
-			zr_stat_inc(&meta->stats.failed_writes);
-			ret = err;
-			goto out;
-		}
+		if (err)
+			return err;
 		done += chunk;
 	}
-	ret = done;
-out:
-	meta_put();
-	return ret;
+	return done;
+}
+
+static void discard_full_page(struct zr_device *dev, uint64_t gen,
+			      uint64_t index)
+{
+	struct zr_meta *meta = meta_get_gen(dev, gen);
+	struct zr_slot *slot;
+
+	if (!meta)
+		return;
+	slot = zr_slot_lookup(meta, index);
+	if (slot) {
+		zr_slot_lock(slot);
+		if (zr_slot_allocated(slot)) {
+			zr_slot_release(meta, slot);
+			zr_stat_inc(&meta->stats.notify_free);
+		}
+		zr_slot_unlock(slot);
+	}
+	zr_meta_put();
 }
 
 int zr_device_discard(struct zr_device *dev, uint64_t off, uint64_t len)
 {
-	struct zr_meta *meta = meta_get(dev);
-	uint64_t done = 0;
-	int ret = 0;
+	uint64_t total = len, done = 0;
+	int64_t gen = range_check(dev, off, &total, 0);
+	int ret;
 
-	if (!meta || off > meta->disksize || len > meta->disksize - off) {
-		ret = -ENOSPC;
-		goto out;
-	}
+	if (gen < 0)
+		return gen;
 	while (done < len) {
 		uint64_t pos = off + done;
 		uint64_t index = pos >> ZR_PAGE_SHIFT;
 		unsigned int in_page = pos & (ZR_PAGE_SIZE - 1);
 		uint64_t chunk = ZR_PAGE_SIZE - in_page;
-		struct zr_slot *slot;
 
 		if (chunk > len - done)
 			chunk = len - done;
 		if (chunk < ZR_PAGE_SIZE) {
-			ret = write_partial_page(dev, meta, index, in_page,
+			ret = write_partial_page(dev, gen, index, in_page,
 						 NULL, chunk);
 			if (ret)
-				goto out;
-		} else if ((slot = slot_lookup(meta, index))) {
-			zr_slot_lock(slot);
-			if (zr_slot_allocated(slot)) {
-				slot_free(meta, slot);
-				zr_stat_inc(&meta->stats.notify_free);
-			}
-			zr_slot_unlock(slot);
+				return ret;
+		} else {
+			discard_full_page(dev, gen, index);
 		}
 		done += chunk;
 	}
-out:
-	meta_put();
-	return ret;
+	return 0;
 }
 
 static int slot_holds_data(struct zr_meta *meta, uint64_t index)
 {
-	struct zr_slot *slot = slot_lookup(meta, index);
+	struct zr_slot *slot = zr_slot_lookup(meta, index);
 	int ret;
 
 	if (!slot)
@@ -903,7 +1001,7 @@ static int slot_holds_data(struct zr_meta *meta, uint64_t index)
 
 int64_t zr_device_seek(struct zr_device *dev, uint64_t off, int whence)
 {
-	struct zr_meta *meta = meta_get(dev);
+	struct zr_meta *meta = zr_meta_get(dev);
 	int want_data = whence == SEEK_DATA;
 	uint64_t index;
 	int64_t ret = -ENXIO;
@@ -934,6 +1032,6 @@ int64_t zr_device_seek(struct zr_device *dev, uint64_t off, int whence)
 		ret = meta->disksize;	/* the virtual hole at the end */
 	}
 out:
-	meta_put();
+	zr_meta_put();
 	return ret;
 }
