@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <linux/falloc.h>
+#include <linux/fuse.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,6 +478,26 @@ static int open_control(struct node node, struct fuse_file_info *fi)
 	return 0;
 }
 
+/*
+ * Replies to the open of a data file. Without FOPEN_PARALLEL_DIRECT_WRITES
+ * the kernel serialises all direct writes to one inode on its lock, which
+ * halves write throughput through loop. libfuse 3.14's fuse_file_info has
+ * no field for the flag, so the reply is built from the kernel's own
+ * struct fuse_open_out and sent with fuse_reply_buf, the same path
+ * fuse_reply_open takes.
+ */
+static int reply_open_data(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct fuse_open_out out;
+
+	memset(&out, 0, sizeof(out));
+	out.fh = fi->fh;
+	out.open_flags = FOPEN_DIRECT_IO;
+	if (zramfs_data(req)->parallel_writes)
+		out.open_flags |= FOPEN_PARALLEL_DIRECT_WRITES;
+	return fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
 static void zramfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
@@ -490,10 +511,17 @@ static void zramfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 		ret = node.kind == NODE_DATA ?
 			open_data(zramfs_data(req), node, fi) :
 			open_control(node, fi);
-	if (ret)
+	if (ret) {
 		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_open(req, fi);
+		return;
+	}
+	ret = node.kind == NODE_DATA ? reply_open_data(req, fi) :
+				       fuse_reply_open(req, fi);
+	/* The open was interrupted: no release will follow, undo it now. */
+	if (ret && node.kind == NODE_DATA)
+		zr_device_release((struct zr_device *)(uintptr_t)fi->fh);
+	else if (ret)
+		free((struct ctl_file *)(uintptr_t)fi->fh);
 }
 
 static void zramfs_ll_release(fuse_req_t req, fuse_ino_t ino,

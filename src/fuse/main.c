@@ -12,8 +12,8 @@
  *    and mount.
  * 3. Daemonize unless -f/-d; from then on messages go to syslog.
  * 4. Swap safety, in the thread that will create every worker so that
- *    workers inherit it: PR_SET_IO_FLUSHER, mlockall(MCL_CURRENT |
- *    MCL_FUTURE), oom_score_adj.
+ *    workers inherit it: PR_SET_IO_FLUSHER, mlockall (current mappings
+ *    now, future ones on fault), oom_score_adj.
  * 5. Serve with a bounded number of worker threads until unmounted or
  *    signalled (SIGINT, SIGTERM, SIGHUP), then unmount and free.
  */
@@ -53,6 +53,7 @@ struct options {
 	char *threads;
 	char *oom_score_adj;
 	int nomlock;
+	int noparallel_writes;
 	int foreground;
 	int help;
 	int version;
@@ -78,6 +79,7 @@ static const struct fuse_opt option_spec[] = {
 	ZRAMFS_OPT("threads=%s", threads),
 	ZRAMFS_OPT("oom_score_adj=%s", oom_score_adj),
 	ZRAMFS_OPT("nomlock", nomlock),
+	ZRAMFS_OPT("noparallel_writes", noparallel_writes),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -131,6 +133,8 @@ static void usage(const char *prog)
 	       " (default -1000)\n"
 	       "    -o nomlock             do not lock memory (unsafe for"
 	       " swap)\n"
+	       "    -o noparallel_writes   let the kernel serialise writes to"
+	       " a file\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug output (implies -f)\n"
 	       "    -h, --help             this help\n"
@@ -351,7 +355,14 @@ static int make_swap_safe(const struct options *opts)
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
 		log_msg(LOG_WARNING, "PR_SET_IO_FLUSHER: %s: reclaim may"
 			" recurse into this daemon", strerror(errno));
-	if (!opts->nomlock && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+	/*
+	 * Everything mapped now is faulted in and locked at once; what is
+	 * mapped later (arena regions, worker stacks) is locked page by page
+	 * as it is touched (MCL_ONFAULT), so reserving address space costs no
+	 * memory and the arena's RSS follows what it stores.
+	 */
+	if (!opts->nomlock && (mlockall(MCL_CURRENT) ||
+			       mlockall(MCL_FUTURE | MCL_ONFAULT))) {
 		log_msg(LOG_ERR, "mlockall: %s", strerror(errno));
 		return -1;
 	}
@@ -418,6 +429,7 @@ int main(int argc, char *argv[])
 	if (check_mountpoint(opts.mountpoint) || prepare_mlock(&opts))
 		goto out_destroy_host;
 
+	fs.parallel_writes = !opts.noparallel_writes;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs.mount_time);
@@ -455,7 +467,9 @@ int main(int argc, char *argv[])
 	/* Keep every worker: a thread created under memory pressure is an
 	 * allocation on the I/O path. */
 	fuse_loop_cfg_set_idle_threads(loop_cfg, threads);
-	ret = fuse_session_loop_mt(se, loop_cfg) ? 1 : 0;
+	/* libfuse reports the signal that ended the loop as a positive
+	 * number: a clean exit. */
+	ret = fuse_session_loop_mt(se, loop_cfg) < 0 ? 1 : 0;
 	fuse_loop_cfg_destroy(loop_cfg);
 
 out_unmount:

@@ -16,6 +16,7 @@ struct zramfs {
 	uid_t uid;		/* owner shown for every inode */
 	gid_t gid;
 	struct timespec mount_time;
+	int parallel_writes;	/* FOPEN_PARALLEL_DIRECT_WRITES on opens */
 };
 
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
