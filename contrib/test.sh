@@ -9,7 +9,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=${ZRAMFS_BUILD:-"$src/build-test"}
 "$src/contrib/install-deps.sh"
 
-unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback"
+unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback tests/check_recompress"
 
 run_check() {
 	# $1: build dir, $2: what to run (TESTS=... or empty for all)

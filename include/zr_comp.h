@@ -25,12 +25,24 @@ enum zr_comp_id {
 /* zram's "level not set": the backend picks its default. */
 #define ZR_COMP_LEVEL_DEFAULT (-1000)
 
+/*
+ * Per-device tuning of one algorithm (zram's algorithm_params). The
+ * dictionary bytes and whatever the backend derives from them (zstd's
+ * CDict/DDict) are shared read-only by all threads once prepared.
+ */
 struct zr_comp_params {
 	int level;
+	void *dict;		/* owned: malloc'd copy, or NULL */
+	size_t dict_size;
+	void *prepared;		/* backend's digested dictionary, or NULL */
+	void *prepared_dec;	/* its decompression side, or NULL */
 };
 
 struct zr_comp_ops {
 	const char *name;
+	/* Digests params->dict for use by every thread (optional). */
+	int (*prepare)(struct zr_comp_params *params);
+	void (*unprepare)(struct zr_comp_params *params);
 	void *(*create_ctx)(void);
 	void (*destroy_ctx)(void *ctx);
 	/*
@@ -66,6 +78,16 @@ int zr_comp_compress(enum zr_comp_id id, const struct zr_comp_params *params,
 int zr_comp_decompress(enum zr_comp_id id,
 		       const struct zr_comp_params *params, const void *src,
 		       size_t src_len, void *dst, size_t dst_len);
+
+/* Sets params to defaults (no level, no dictionary). */
+void zr_comp_params_init(struct zr_comp_params *params);
+/* Deep copy of src's level and dictionary (not prepared). 0 or -ENOMEM. */
+int zr_comp_params_copy(struct zr_comp_params *dst,
+			const struct zr_comp_params *src);
+/* Prepares a copy for compressing with id (dictionary digestion). */
+int zr_comp_params_prepare(enum zr_comp_id id, struct zr_comp_params *params);
+/* Frees what params owns (dictionary, prepared forms) and resets it. */
+void zr_comp_params_release(enum zr_comp_id id, struct zr_comp_params *params);
 
 /* Frees the calling thread's contexts now (also done at thread exit). */
 void zr_comp_thread_release(void);

@@ -37,8 +37,20 @@ uint64_t zr_device_disksize(struct zr_device *dev);
 /* comp_algorithm store: -EBUSY after init, -EINVAL unknown name. */
 int zr_device_set_algorithm(struct zr_device *dev, enum zr_comp_id comp);
 enum zr_comp_id zr_device_algorithm(struct zr_device *dev);
-/* algorithm_params level: -EBUSY after init. */
-int zr_device_set_level(struct zr_device *dev, int level);
+/* recomp_algorithm: the algorithm of priority prio (1..3; 0 is the
+ * primary). -EBUSY after init, -EINVAL for a bad priority. */
+int zr_device_set_recomp_algorithm(struct zr_device *dev, int prio,
+				   enum zr_comp_id comp);
+/* The algorithm of priority prio, or -1 when none is set. */
+int zr_device_recomp_algorithm(struct zr_device *dev, int prio);
+/* The priority whose algorithm is comp, or -EINVAL. */
+int zr_device_find_priority(struct zr_device *dev, enum zr_comp_id comp);
+/* algorithm_params: level and dictionary of priority prio, replacing what
+ * was set (ZR_COMP_LEVEL_DEFAULT, no dictionary: defaults). -EBUSY after
+ * init, -EINVAL when prio has no algorithm or the backend refuses the
+ * dictionary. The dictionary is copied. */
+int zr_device_set_params(struct zr_device *dev, int prio, int level,
+			 const void *dict, size_t dict_size);
 
 /* mem_limit store (bytes, 0 = none); allowed at any time. */
 void zr_device_set_mem_limit(struct zr_device *dev, uint64_t bytes);
@@ -94,6 +106,40 @@ struct zr_wb_request {
  */
 int zr_device_writeback(struct zr_device *dev,
 			const struct zr_wb_request *reqs, int count);
+
+enum zr_recomp_mode {
+	ZR_RECOMP_ALL,
+	ZR_RECOMP_IDLE,
+	ZR_RECOMP_HUGE,
+	ZR_RECOMP_HUGE_IDLE,
+};
+
+struct zr_recomp_request {
+	enum zr_recomp_mode mode;
+	uint64_t threshold;	/* only objects of at least this size; 0 all */
+	uint64_t max_pages;	/* stop after this many; 0 = no limit */
+	int prio_min;		/* first priority to try (>= 1) */
+	int prio_max;		/* one past the last priority to try */
+};
+
+/*
+ * recompress store: recompresses the selected pages with the secondary
+ * algorithms prio_min .. prio_max - 1 in turn, keeping a result only when
+ * it is smaller. -EINVAL before init or when no such algorithm is set,
+ * -EAGAIN while writeback or another recompress runs. On success returns
+ * the number of pages replaced.
+ */
+int64_t zr_device_recompress(struct zr_device *dev,
+			     const struct zr_recomp_request *req);
+/* Pages currently flagged incompressible (tests and debug). */
+uint64_t zr_device_incompressible_pages(struct zr_device *dev);
+
+/* Pins taken by control-file operations in progress: hot_remove refuses a
+ * pinned device with EBUSY. */
+void zr_device_pin(struct zr_device *dev);
+void zr_device_unpin(struct zr_device *dev);
+/* True while the device is open or pinned. */
+int zr_device_busy(struct zr_device *dev);
 
 /* Open accounting for the data file: reset and removal refuse while > 0. */
 void zr_device_open(struct zr_device *dev);

@@ -25,7 +25,8 @@ void zr_host_unlock(struct zr_host *host);
 /* hot_add: creates the lowest free id. Returns the id, -ENOMEM or
  * -ENOSPC when all ZR_MAX_DEVICES ids are in use. */
 int zr_host_add(struct zr_host *host);
-/* hot_remove: -EINVAL for a negative id, -ENODEV unknown, -EBUSY open.
+/* hot_remove: -EINVAL for a negative id, -ENODEV unknown, -EBUSY open or
+ * busy with a control operation.
  * The device is unpublished, a grace period passes, then it is freed. */
 int zr_host_remove(struct zr_host *host, int id);
 /* NULL if there is no such device. */

@@ -8,6 +8,7 @@
  *   bits  0..15  compressed size in bytes (0 = nothing in the arena)
  *   bit   16     ZR_SLOT_LOCK: held by whoever reads or changes the slot
  *   bits  17..23 page flags (ZR_SLOT_SAME ...)
+ *   bits  24..25 priority of the algorithm that compressed the page
  *   bits  32..63 last access, seconds since the device was initialised
  *
  * Every accessor except zr_slot_lock() must be called with the slot lock
@@ -37,6 +38,8 @@ struct zr_slot {
 					 * to the slot clears it */
 #define ZR_SLOT_INCOMPRESSIBLE (1ULL << 22) /* no algorithm compresses it */
 #define ZR_SLOT_FLAGS_MASK (0x7fULL << 17)
+#define ZR_SLOT_PRIO_SHIFT 24
+#define ZR_SLOT_PRIO_MASK (3ULL << ZR_SLOT_PRIO_SHIFT)
 #define ZR_SLOT_TIME_SHIFT 32
 
 static inline void zr_slot_lock(struct zr_slot *slot)
@@ -100,6 +103,12 @@ static inline int zr_slot_allocated(const struct zr_slot *slot)
 {
 	return zr_slot_size(slot) != 0 ||
 	       zr_slot_test(slot, ZR_SLOT_SAME | ZR_SLOT_WB);
+}
+
+/* Slot lock held: which algorithm (0 = primary) compressed the page. */
+static inline unsigned int zr_slot_prio(const struct zr_slot *slot)
+{
+	return (zr_slot_state(slot) & ZR_SLOT_PRIO_MASK) >> ZR_SLOT_PRIO_SHIFT;
 }
 
 /* Slot lock held. */

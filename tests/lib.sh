@@ -125,9 +125,9 @@ expect_error() {
 }
 
 # write_attr FILE VALUE: echo VALUE > FILE, reporting the error text.
+# bash, not sh: dash's echo reports every failed write as "I/O error".
 write_attr() {
-	# A subshell so that the redirection error is captured.
-	sh -c 'echo "$2" > "$1"' sh "$1" "$2"
+	bash -c 'echo "$2" > "$1"' bash "$1" "$2"
 }
 
 # Realistic test data: binaries, libraries and text from this system,

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zr_attr.h"
@@ -52,6 +53,42 @@ int zr_comp_find(const char *name, size_t len)
 		if (zr_streq(name, len, backend_names[id]))
 			return id;
 	return -EINVAL;
+}
+
+void zr_comp_params_init(struct zr_comp_params *params)
+{
+	memset(params, 0, sizeof(*params));
+	params->level = ZR_COMP_LEVEL_DEFAULT;
+}
+
+int zr_comp_params_copy(struct zr_comp_params *dst,
+			const struct zr_comp_params *src)
+{
+	zr_comp_params_init(dst);
+	dst->level = src->level;
+	if (!src->dict)
+		return 0;
+	dst->dict = malloc(src->dict_size);
+	if (!dst->dict)
+		return -ENOMEM;
+	memcpy(dst->dict, src->dict, src->dict_size);
+	dst->dict_size = src->dict_size;
+	return 0;
+}
+
+int zr_comp_params_prepare(enum zr_comp_id id, struct zr_comp_params *params)
+{
+	if (!backends[id]->prepare)
+		return 0;
+	return backends[id]->prepare(params);
+}
+
+void zr_comp_params_release(enum zr_comp_id id, struct zr_comp_params *params)
+{
+	if (backends[id]->unprepare)
+		backends[id]->unprepare(params);
+	free(params->dict);
+	zr_comp_params_init(params);
 }
 
 void zr_comp_thread_release(void)

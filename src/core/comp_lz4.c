@@ -7,7 +7,10 @@
  * every page, and is the exported equivalent of
  * LZ4_compress_fast_extState_fastReset, which Debian's shared liblz4 does
  * not export. Both decode with LZ4_decompress_safe, which needs the exact
- * compressed length.
+ * compressed length. A dictionary is loaded into the stream before each
+ * page (LZ4_loadDict / LZ4_loadDictHC) and passed to
+ * LZ4_decompress_safe_usingDict; both are cheap for the small dictionaries
+ * pages use.
  */
 #include "config.h"
 
@@ -43,6 +46,8 @@ static int lz4_compress(void *ctx, const struct zr_comp_params *params,
 	int accel = params->level == ZR_COMP_LEVEL_DEFAULT ? 1 : params->level;
 
 	LZ4_resetStream_fast(ctx);
+	if (params->dict)
+		LZ4_loadDict(ctx, params->dict, (int)params->dict_size);
 	return LZ4_compress_fast_continue(ctx, src, dst, (int)src_len,
 					  (int)dst_cap, accel);
 }
@@ -51,7 +56,15 @@ static int lz4_decompress(void *ctx, const struct zr_comp_params *params,
 			  const void *src, size_t src_len, void *dst,
 			  size_t dst_len)
 {
-	int ret = LZ4_decompress_safe(src, dst, (int)src_len, (int)dst_len);
+	int ret;
+
+	if (params->dict)
+		ret = LZ4_decompress_safe_usingDict(src, dst, (int)src_len,
+						    (int)dst_len, params->dict,
+						    (int)params->dict_size);
+	else
+		ret = LZ4_decompress_safe(src, dst, (int)src_len,
+					  (int)dst_len);
 
 	return ret == (int)dst_len ? 0 : -EIO;
 }
@@ -83,6 +96,8 @@ static int lz4hc_compress(void *ctx, const struct zr_comp_params *params,
 		LZ4HC_CLEVEL_DEFAULT : params->level;
 
 	LZ4_resetStreamHC_fast(ctx, level);
+	if (params->dict)
+		LZ4_loadDictHC(ctx, params->dict, (int)params->dict_size);
 	return LZ4_compress_HC_continue(ctx, src, dst, (int)src_len,
 					(int)dst_cap);
 }

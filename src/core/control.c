@@ -3,21 +3,19 @@
  * The control tree: one show/store pair per zram attribute, in the order
  * and with the errno of drivers/block/zram/zram_drv.c. Parsing and
  * formatting live in attr.c; this file only decides what each attribute
- * means. Every entry point runs under the host lock, so a device cannot be
- * removed while one of its attributes is being served.
+ * means. Every entry point pins its device (hot_remove answers EBUSY
+ * meanwhile) and runs without the host lock.
  *
- * Attributes whose machinery is not built yet fail honestly:
- * recomp_algorithm refuses writes with EOPNOTSUPP after validating them, so
- * recompress answers what zram answers when no secondary algorithm is
- * configured (EINVAL).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zr_attr.h"
+#include "zr_common.h"
 #include "zr_comp.h"
 #include "zr_control.h"
 #include "zr_device.h"
@@ -74,17 +72,56 @@ static int store_comp_algorithm(struct zr_device *dev, const char *buf,
 	return zr_device_set_algorithm(dev, comp);
 }
 
+/* Largest dictionary accepted from algorithm_params dict=. */
+#define ZR_DICT_MAX (1 << 20)
+
+/* Reads a whole dictionary file into a new buffer. -EINVAL if it cannot
+ * be read, is empty or too large. */
+static int read_dict(const char *path, void **out, size_t *size)
+{
+	unsigned char *buf = malloc(ZR_DICT_MAX + 1);
+	size_t n = 0;
+	FILE *f;
+
+	if (!buf)
+		return -ENOMEM;
+	f = fopen(path, "rb");
+	if (f) {
+		n = fread(buf, 1, ZR_DICT_MAX + 1, f);
+		fclose(f);
+	}
+	if (!f || !n || n > ZR_DICT_MAX) {
+		free(buf);
+		return -EINVAL;
+	}
+	*out = buf;
+	*size = n;
+	return 0;
+}
+
+/* "algo=NAME": the priority whose algorithm that is, or -EINVAL. */
+static int priority_of(struct zr_device *dev, const char *name, size_t len)
+{
+	int comp = zr_comp_find(name, len);
+
+	return comp < 0 ? comp : zr_device_find_priority(dev, comp);
+}
+
 static int store_algorithm_params(struct zr_device *dev, const char *buf,
 				  size_t len)
 {
-	int prio = 0, level = ZR_COMP_LEVEL_DEFAULT, have_dict = 0;
+	int prio = 0, level = ZR_COMP_LEVEL_DEFAULT;
 	const char *key, *val, *algo = NULL;
 	size_t key_len, val_len, algo_len = 0;
+	char dict_path[ZR_CTL_BUF_SIZE] = "";
 	struct zr_kv_iter it;
+	size_t dict_size = 0;
+	void *dict = NULL;
 	int ret;
 
 	zr_kv_init(&it, buf, len);
 	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		ret = 0;
 		if (!val || !val_len)
 			return -EINVAL;
 		if (key_len == 8 && !memcmp(key, "priority", 8)) {
@@ -95,7 +132,8 @@ static int store_algorithm_params(struct zr_device *dev, const char *buf,
 			algo = val;
 			algo_len = val_len;
 		} else if (key_len == 4 && !memcmp(key, "dict", 4)) {
-			have_dict = 1;
+			ret = zr_attr_cstr(val, val_len, dict_path,
+					   sizeof(dict_path));
 		} else {
 			ret = -EINVAL;
 		}
@@ -104,17 +142,20 @@ static int store_algorithm_params(struct zr_device *dev, const char *buf,
 	}
 	if (ret < 0)
 		return ret;
-	/* Only the primary algorithm exists until recompression does. */
-	if (algo && zr_comp_find(algo, algo_len) !=
-		    (int)zr_device_algorithm(dev))
-		return -EINVAL;
-	if (prio != 0)
+	if (algo)
+		prio = priority_of(dev, algo, algo_len);
+	if (prio < 0 || prio > 3)
 		return -EINVAL;
 	if (zr_device_initialised(dev))
 		return -EBUSY;
-	if (have_dict)
-		return -EOPNOTSUPP;
-	return zr_device_set_level(dev, level);
+	if (dict_path[0]) {
+		ret = read_dict(dict_path, &dict, &dict_size);
+		if (ret)
+			return ret;
+	}
+	ret = zr_device_set_params(dev, prio, level, dict, dict_size);
+	free(dict);
+	return ret;
 }
 
 static int store_mem_limit(struct zr_device *dev, const char *buf, size_t len)
@@ -239,6 +280,7 @@ static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
 		return -ENODEV;
 	zr_kv_init(&it, buf, len);
 	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		ret = 0;
 		if (count == WB_MAX_REQUESTS)
 			return -EINVAL;
 		ret = writeback_token(key, key_len, val, val_len,
@@ -304,10 +346,19 @@ static int store_writeback_limit_enable(struct zr_device *dev,
 static int show_recomp_algorithm(struct zr_device *dev, char *buf,
 				 size_t cap)
 {
-	/* No secondary algorithm configured: zram prints nothing. */
+	int prio, comp, len = 0;
+
 	if (cap)
 		buf[0] = '\0';
-	return 0;
+	for (prio = 1; prio <= 3; prio++) {
+		comp = zr_device_recomp_algorithm(dev, prio);
+		if (comp < 0)
+			continue;
+		len += zr_format_algorithms_prio(buf + len, cap - len, prio,
+						 zr_comp_names(), ZR_COMP_COUNT,
+						 comp);
+	}
+	return len;
 }
 
 static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
@@ -316,10 +367,11 @@ static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
 	const char *key, *val, *algo = NULL;
 	size_t key_len, val_len, algo_len = 0;
 	struct zr_kv_iter it;
-	int ret, prio = 1;
+	int ret, comp, prio = 1;
 
 	zr_kv_init(&it, buf, len);
 	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		ret = 0;
 		if (!val || !val_len)
 			return -EINVAL;
 		if (key_len == 4 && !memcmp(key, "algo", 4)) {
@@ -331,51 +383,81 @@ static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
 				return ret;
 		}
 	}
-	if (ret < 0 || !algo || zr_comp_find(algo, algo_len) < 0)
+	if (ret < 0 || !algo)
 		return -EINVAL;
-	if (prio < 1 || prio > 3)
+	comp = zr_comp_find(algo, algo_len);
+	if (comp < 0 || prio < 1 || prio > 3)
 		return -EINVAL;
-	if (zr_device_initialised(dev))
-		return -EBUSY;
-	return -EOPNOTSUPP;
+	return zr_device_set_recomp_algorithm(dev, prio, comp);
+}
+
+static int recompress_mode(const char *val, size_t len,
+			   enum zr_recomp_mode *mode)
+{
+	if (len == 4 && !memcmp(val, "idle", 4))
+		*mode = ZR_RECOMP_IDLE;
+	else if (len == 4 && !memcmp(val, "huge", 4))
+		*mode = ZR_RECOMP_HUGE;
+	else if (len == 9 && !memcmp(val, "huge_idle", 9))
+		*mode = ZR_RECOMP_HUGE_IDLE;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int store_recompress(struct zr_device *dev, const char *buf,
 			    size_t len)
 {
-	const char *key, *val;
-	size_t key_len, val_len;
+	struct zr_recomp_request req = {
+		.mode = ZR_RECOMP_ALL, .prio_min = 1, .prio_max = 4,
+	};
+	const char *key, *val, *algo = NULL;
+	size_t key_len, val_len, algo_len = 0;
 	struct zr_kv_iter it;
-	uint64_t number;
+	int64_t done;
 	int ret, prio;
 
 	zr_kv_init(&it, buf, len);
 	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
+		ret = 0;
 		if (!val || !val_len)
 			return -EINVAL;
 		if (key_len == 4 && !memcmp(key, "type", 4)) {
-			if (!((val_len == 4 && !memcmp(val, "idle", 4)) ||
-			      (val_len == 4 && !memcmp(val, "huge", 4)) ||
-			      (val_len == 9 && !memcmp(val, "huge_idle", 9))))
-				return -EINVAL;
-		} else if ((key_len == 9 && !memcmp(key, "max_pages", 9)) ||
-			   (key_len == 9 && !memcmp(key, "threshold", 9))) {
-			if (zr_parse_u64(val, val_len, &number))
-				return -EINVAL;
+			ret = recompress_mode(val, val_len, &req.mode);
+		} else if (key_len == 9 && !memcmp(key, "max_pages", 9)) {
+			ret = zr_parse_u64(val, val_len, &req.max_pages);
+		} else if (key_len == 9 && !memcmp(key, "threshold", 9)) {
+			ret = zr_parse_u64(val, val_len, &req.threshold);
 		} else if (key_len == 4 && !memcmp(key, "algo", 4)) {
-			if (zr_comp_find(val, val_len) < 0)
-				return -EINVAL;
+			algo = val;
+			algo_len = val_len;
 		} else if (key_len == 8 && !memcmp(key, "priority", 8)) {
-			if (zr_parse_int(val, val_len, &prio))
-				return -EINVAL;
+			ret = zr_parse_int(val, val_len, &prio);
+			if (!ret && (prio < 1 || prio > 3))
+				ret = -EINVAL;
+			if (!ret) {
+				req.prio_min = prio;
+				req.prio_max = prio + 1;
+			}
 		} else {
-			return -EINVAL;
+			ret = -EINVAL;
 		}
+		if (ret)
+			return -EINVAL;
 	}
-	if (ret < 0)
-		return ret;
-	/* Not initialised, or no secondary algorithm: EINVAL, as zram. */
-	return -EINVAL;
+	if (ret < 0 || req.threshold >= ZR_HUGE_SIZE)
+		return -EINVAL;
+	if (!zr_device_initialised(dev))
+		return -EINVAL;
+	if (algo) {
+		prio = priority_of(dev, algo, algo_len);
+		if (prio < 1)
+			return -EINVAL;
+		req.prio_min = prio;
+		req.prio_max = prio + 1;
+	}
+	done = zr_device_recompress(dev, &req);
+	return done < 0 ? (int)done : 0;
 }
 
 static int show_mm_stat(struct zr_device *dev, char *buf, size_t cap)
@@ -457,6 +539,23 @@ int zr_ctl_attr_find(const char *name, size_t len)
 	return -1;
 }
 
+/*
+ * Looks device id up under the host lock and pins it against hot_remove,
+ * so that the attribute runs without the host lock: a long writeback or
+ * recompress must not stall the control files of other devices.
+ */
+static struct zr_device *ctl_device_get(struct zr_host *host, int id)
+{
+	struct zr_device *dev;
+
+	zr_host_lock(host);
+	dev = zr_host_get(host, id);
+	if (dev)
+		zr_device_pin(dev);
+	zr_host_unlock(host);
+	return dev;
+}
+
 int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
 		size_t cap)
 {
@@ -466,10 +565,11 @@ int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
 
 	if (!attr || !attr->show)
 		return -EACCES;
-	zr_host_lock(host);
-	dev = zr_host_get(host, id);
-	ret = dev ? attr->show(dev, buf, cap) : -ENODEV;
-	zr_host_unlock(host);
+	dev = ctl_device_get(host, id);
+	if (!dev)
+		return -ENODEV;
+	ret = attr->show(dev, buf, cap);
+	zr_device_unpin(dev);
 	return ret;
 }
 
@@ -484,10 +584,13 @@ int zr_ctl_store(struct zr_host *host, int id, int index, const char *buf,
 		return -EACCES;
 	if (len > ZR_ATTR_MAX_WRITE)
 		return -EINVAL;
-	zr_host_lock(host);
-	dev = zr_host_get(host, id);
-	ret = dev ? attr->store(dev, buf, len) : -ENODEV;
-	zr_host_unlock(host);
+	dev = ctl_device_get(host, id);
+	if (!dev)
+		return -ENODEV;
+	ret = attr->store(dev, buf, len);
+	zr_device_unpin(dev);
+	if (ret > 0)
+		zr_die("attribute store returned a positive value");
 	return ret;
 }
 

@@ -64,7 +64,9 @@
 /* Scratch buffers of the calling thread: bounded, never freed early. */
 static __thread unsigned char tls_page[ZR_PAGE_SIZE];
 static __thread unsigned char tls_comp[ZR_PAGE_SIZE];
-static __thread unsigned char tls_fetch[ZR_PAGE_SIZE];
+/* A block fetched from the backing store: aligned for O_DIRECT. */
+static __thread unsigned char tls_fetch[ZR_PAGE_SIZE]
+	__attribute__((aligned(ZR_PAGE_SIZE)));
 
 static uint32_t monotonic_seconds(void)
 {
@@ -79,20 +81,33 @@ uint32_t zr_meta_now(const struct zr_meta *meta)
 	return monotonic_seconds() - (uint32_t)meta->born;
 }
 
-static void params_default(struct zr_comp_params *params)
+/* ctl_lock held (or dev private): the defaults zram restores on reset:
+ * lz4 primary, no secondary algorithms, no parameters. */
+static void config_default(struct zr_device *dev)
 {
-	params->level = ZR_COMP_LEVEL_DEFAULT;
+	int prio;
+
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++) {
+		if (dev->comps[prio] != ZR_COMP_NONE)
+			zr_comp_params_release(dev->comps[prio],
+					       &dev->params[prio]);
+		dev->comps[prio] = ZR_COMP_NONE;
+		zr_comp_params_init(&dev->params[prio]);
+	}
+	dev->comps[0] = ZR_COMP_DEFAULT;
 }
 
 struct zr_device *zr_device_create(int id)
 {
 	struct zr_device *dev = calloc(1, sizeof(*dev));
+	int prio;
 
 	if (!dev)
 		return NULL;
 	dev->id = id;
-	dev->comp = ZR_COMP_DEFAULT;
-	params_default(&dev->params);
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
+		dev->comps[prio] = ZR_COMP_NONE;
+	config_default(dev);
 	pthread_mutex_init(&dev->ctl_lock, NULL);
 	return dev;
 }
@@ -165,7 +180,12 @@ void zr_slot_release(struct zr_meta *meta, struct zr_slot *slot)
 static void meta_free(struct zr_meta *meta)
 {
 	uint64_t c;
+	int prio;
 
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
+		if (meta->comps[prio] != ZR_COMP_NONE)
+			zr_comp_params_release(meta->comps[prio],
+					       &meta->params[prio]);
 	for (c = 0; c < meta->nr_chunks; c++)
 		free(meta->chunks[c]);
 	free(meta->chunks);
@@ -178,17 +198,33 @@ static void meta_free(struct zr_meta *meta)
 static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
 {
 	struct zr_meta *meta = calloc(1, sizeof(*meta));
+	int prio;
 
 	if (!meta)
 		return NULL;
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
+		meta->comps[prio] = ZR_COMP_NONE;
 	meta->dev = dev;
 	meta->gen = ++dev->next_gen;
 	meta->disksize = disksize;
 	meta->nr_pages = disksize >> ZR_PAGE_SHIFT;
 	meta->nr_chunks = (meta->nr_pages + ZR_CHUNK_SLOTS - 1) >>
 			  ZR_CHUNK_SHIFT;
-	meta->comp = dev->comp;
-	meta->params = dev->params;
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++) {
+		meta->comps[prio] = dev->comps[prio];
+		zr_comp_params_init(&meta->params[prio]);
+	}
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++) {
+		if (meta->comps[prio] == ZR_COMP_NONE)
+			continue;
+		/* Each generation owns its parameters and dictionaries, so a
+		 * reset can free them after the grace period. */
+		if (zr_comp_params_copy(&meta->params[prio],
+					&dev->params[prio]) ||
+		    zr_comp_params_prepare(meta->comps[prio],
+					   &meta->params[prio]))
+			goto err_free_meta;
+	}
 	meta->born = monotonic_seconds();
 	if (meta->nr_chunks > SIZE_MAX / sizeof(*meta->chunks))
 		goto err_free_meta;
@@ -246,8 +282,7 @@ int zr_device_reset(struct zr_device *dev)
 	}
 	old = zr_rcu_xchg_pointer(&dev->meta, NULL);
 	old_backing = zr_rcu_xchg_pointer(&dev->backing, NULL);
-	dev->comp = ZR_COMP_DEFAULT;
-	params_default(&dev->params);
+	config_default(dev);
 	__atomic_store_n(&dev->mem_limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->wb_limit, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&dev->wb_limit_enable, 0, __ATOMIC_RELAXED);
@@ -266,6 +301,12 @@ int zr_device_reset(struct zr_device *dev)
 
 void zr_device_destroy(struct zr_device *dev)
 {
+	int prio;
+
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
+		if (dev->comps[prio] != ZR_COMP_NONE)
+			zr_comp_params_release(dev->comps[prio],
+					       &dev->params[prio]);
 	if (dev->meta)
 		meta_free(dev->meta);
 	if (dev->backing)
@@ -292,37 +333,96 @@ uint64_t zr_device_disksize(struct zr_device *dev)
 
 int zr_device_set_algorithm(struct zr_device *dev, enum zr_comp_id comp)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&dev->ctl_lock);
-	if (dev->meta)
-		ret = -EBUSY;
-	else
-		dev->comp = comp;
-	pthread_mutex_unlock(&dev->ctl_lock);
-	return ret;
+	return zr_device_set_recomp_algorithm(dev, 0, comp);
 }
 
 enum zr_comp_id zr_device_algorithm(struct zr_device *dev)
 {
-	enum zr_comp_id comp;
-
-	pthread_mutex_lock(&dev->ctl_lock);
-	comp = dev->comp;
-	pthread_mutex_unlock(&dev->ctl_lock);
-	return comp;
+	return zr_device_recomp_algorithm(dev, 0);
 }
 
-int zr_device_set_level(struct zr_device *dev, int level)
+int zr_device_set_recomp_algorithm(struct zr_device *dev, int prio,
+				   enum zr_comp_id comp)
 {
 	int ret = 0;
 
+	if (prio < 0 || prio >= ZR_MAX_PRIO)
+		return -EINVAL;
 	pthread_mutex_lock(&dev->ctl_lock);
 	if (dev->meta)
 		ret = -EBUSY;
 	else
-		dev->params.level = level;
+		dev->comps[prio] = comp;
 	pthread_mutex_unlock(&dev->ctl_lock);
+	return ret;
+}
+
+int zr_device_recomp_algorithm(struct zr_device *dev, int prio)
+{
+	int comp;
+
+	if (prio < 0 || prio >= ZR_MAX_PRIO)
+		return ZR_COMP_NONE;
+	pthread_mutex_lock(&dev->ctl_lock);
+	comp = dev->comps[prio];
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return comp;
+}
+
+int zr_device_find_priority(struct zr_device *dev, enum zr_comp_id comp)
+{
+	int prio, found = -EINVAL;
+
+	pthread_mutex_lock(&dev->ctl_lock);
+	for (prio = 0; prio < ZR_MAX_PRIO; prio++) {
+		if (dev->comps[prio] == (int)comp) {
+			found = prio;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&dev->ctl_lock);
+	return found;
+}
+
+int zr_device_set_params(struct zr_device *dev, int prio, int level,
+			 const void *dict, size_t dict_size)
+{
+	struct zr_comp_params params, probe;
+	int ret;
+
+	if (prio < 0 || prio >= ZR_MAX_PRIO)
+		return -EINVAL;
+	zr_comp_params_init(&params);
+	params.level = level;
+	if (dict_size) {
+		params.dict = malloc(dict_size);
+		if (!params.dict)
+			return -ENOMEM;
+		memcpy(params.dict, dict, dict_size);
+		params.dict_size = dict_size;
+	}
+	pthread_mutex_lock(&dev->ctl_lock);
+	ret = -EBUSY;
+	if (dev->meta)
+		goto out_unlock;
+	ret = -EINVAL;
+	if (dev->comps[prio] == ZR_COMP_NONE)
+		goto out_unlock;
+	/* Reject a dictionary or level the backend cannot use now rather
+	 * than at init. */
+	ret = zr_comp_params_copy(&probe, &params);
+	if (!ret) {
+		ret = zr_comp_params_prepare(dev->comps[prio], &probe);
+		zr_comp_params_release(dev->comps[prio], &probe);
+	}
+	if (ret)
+		goto out_unlock;
+	zr_comp_params_release(dev->comps[prio], &dev->params[prio]);
+	dev->params[prio] = params;
+	params.dict = NULL;
+out_unlock:
+	pthread_mutex_unlock(&dev->ctl_lock);
+	free(params.dict);
 	return ret;
 }
 
@@ -457,6 +557,22 @@ uint64_t zr_device_idle_pages(struct zr_device *dev)
 	return args.count;
 }
 
+void zr_device_pin(struct zr_device *dev)
+{
+	__atomic_fetch_add(&dev->pins, 1, __ATOMIC_ACQUIRE);
+}
+
+void zr_device_unpin(struct zr_device *dev)
+{
+	__atomic_fetch_sub(&dev->pins, 1, __ATOMIC_RELEASE);
+}
+
+int zr_device_busy(struct zr_device *dev)
+{
+	return zr_device_open_count(dev) ||
+	       __atomic_load_n(&dev->pins, __ATOMIC_ACQUIRE);
+}
+
 void zr_device_open(struct zr_device *dev)
 {
 	pthread_mutex_lock(&dev->ctl_lock);
@@ -584,8 +700,8 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 		obj->state = ZR_SLOT_SAME;
 		return 0;
 	}
-	ret = zr_comp_compress(meta->comp, &meta->params, page, ZR_PAGE_SIZE,
-			       tls_comp, ZR_HUGE_SIZE - 1);
+	ret = zr_comp_compress(meta->comps[0], &meta->params[0], page,
+			       ZR_PAGE_SIZE, tls_comp, ZR_HUGE_SIZE - 1);
 	if (ret < 0)
 		return ret;
 	len = ret;
@@ -609,6 +725,15 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 	memcpy(dst, bytes, len);
 	zr_arena_unmap(meta->arena, obj->handle);
 	return 0;
+}
+
+int zr_slot_decompress(struct zr_meta *meta, struct zr_slot *slot,
+		       const void *src, unsigned int size, void *page)
+{
+	unsigned int prio = zr_slot_prio(slot);
+
+	return zr_comp_decompress(meta->comps[prio], &meta->params[prio], src,
+				  size, page, ZR_PAGE_SIZE);
 }
 
 /* Slot lock held: replaces the slot's content with obj. */
@@ -666,9 +791,7 @@ static int slot_load(struct zr_meta *meta, struct zr_slot *slot, void *page,
 		if (state & ZR_SLOT_HUGE)
 			memcpy(page, src, ZR_PAGE_SIZE);
 		else
-			ret = zr_comp_decompress(meta->comp, &meta->params,
-						 src, size, page,
-						 ZR_PAGE_SIZE);
+			ret = zr_slot_decompress(meta, slot, src, size, page);
 		zr_arena_unmap(meta->arena, slot->handle);
 	}
 	if (ret)
@@ -692,31 +815,36 @@ static struct zr_meta *meta_get_gen(struct zr_device *dev, uint64_t gen)
 
 /*
  * Re-checks, after a fetch from the backing store, that the slot still
- * holds the block that was read, and accounts the read. Returns 1 if the
- * fetched data is the page's, 0 to retry, -EIO if the device was reset.
+ * holds the block that was read; if so decodes it into page and accounts
+ * the read. Returns 1 when page is the data, 0 to retry, -EIO if the
+ * device was reset, or a decode error.
  */
 static int wb_fetch_confirm(struct zr_device *dev, uint64_t gen,
 			    uint64_t index, const struct zr_wb_ref *ref,
-			    int fetch_ret)
+			    int fetch_ret, void *page)
 {
 	struct zr_meta *meta = meta_get_gen(dev, gen);
 	struct zr_slot *slot;
-	int current;
+	int ret = 0;
 
 	if (!meta)
 		return -EIO;
 	slot = zr_slot_lookup(meta, index);
 	zr_slot_lock(slot);
-	current = zr_wb_ref_current(slot, ref);
-	if (current && fetch_ret)
-		zr_stat_inc(&meta->stats.failed_reads);
-	if (current && !fetch_ret) {
-		zr_stat_inc(&meta->stats.bd_reads);
-		zr_slot_touch(slot, zr_meta_now(meta));
+	if (zr_wb_ref_current(slot, ref)) {
+		ret = fetch_ret ? fetch_ret :
+			zr_wb_decode(meta, ref, tls_fetch, page);
+		if (ret) {
+			zr_stat_inc(&meta->stats.failed_reads);
+		} else {
+			zr_stat_inc(&meta->stats.bd_reads);
+			zr_slot_touch(slot, zr_meta_now(meta));
+			ret = 1;
+		}
 	}
 	zr_slot_unlock(slot);
 	zr_meta_put();
-	return current;
+	return ret;
 }
 
 /* Reads page index of generation gen, fetching it from the backing store
@@ -742,15 +870,11 @@ static int read_page(struct zr_device *dev, uint64_t gen, uint64_t index,
 		zr_meta_put();
 		if (ret != ZR_IN_BACKING)
 			return ret;
-		ret = zr_wb_fetch(&ref, page);
-		switch (wb_fetch_confirm(dev, gen, index, &ref, ret)) {
-		case 1:
-			return ret;
-		case 0:
-			continue;	/* rewritten meanwhile: read again */
-		default:
-			return -EIO;
-		}
+		ret = zr_wb_fetch(&ref, tls_fetch);
+		ret = wb_fetch_confirm(dev, gen, index, &ref, ret, page);
+		if (ret)
+			return ret == 1 ? 0 : ret;
+		/* Rewritten meanwhile: read it again. */
 	}
 }
 
@@ -811,7 +935,7 @@ retry:
 	if (!src && !zr_slot_allocated(slot))
 		goto out_unlock;
 	if (fetched && zr_wb_ref_current(slot, &ref))
-		memcpy(tls_page, tls_fetch, ZR_PAGE_SIZE);
+		ret = zr_wb_decode(meta, &ref, tls_fetch, tls_page);
 	else
 		ret = slot_load(meta, slot, tls_page, &ref);
 	if (ret == ZR_IN_BACKING) {

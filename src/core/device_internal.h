@@ -17,6 +17,10 @@
 #include "zr_rcu.h"
 #include "zr_slot.h"
 
+/* Primary algorithm plus up to three for recompression, as zram. */
+#define ZR_MAX_PRIO 4
+#define ZR_COMP_NONE (-1)
+
 #define ZR_CHUNK_SHIFT 9
 #define ZR_CHUNK_SLOTS (1U << ZR_CHUNK_SHIFT)
 
@@ -44,8 +48,8 @@ struct zr_meta {
 	uint64_t nr_chunks;
 	struct zr_slot **chunks;	/* entries installed with CAS */
 	struct zr_arena *arena;
-	enum zr_comp_id comp;
-	struct zr_comp_params params;
+	int comps[ZR_MAX_PRIO];		/* zr_comp_id, or ZR_COMP_NONE */
+	struct zr_comp_params params[ZR_MAX_PRIO];	/* prepared */
 	time_t born;			/* CLOCK_MONOTONIC seconds at init */
 	struct zr_stats stats;
 };
@@ -56,14 +60,15 @@ struct zr_device {
 	struct zr_backing *backing;	/* RCU; NULL when none attached */
 	pthread_mutex_t ctl_lock;	/* control path only */
 	unsigned int open_count;	/* under ctl_lock */
+	unsigned int pins;		/* atomic: control ops in progress */
 	uint64_t next_gen;		/* under ctl_lock */
-	enum zr_comp_id comp;		/* under ctl_lock: for the next init */
-	struct zr_comp_params params;	/* under ctl_lock */
+	int comps[ZR_MAX_PRIO];		/* under ctl_lock: for the next init */
+	struct zr_comp_params params[ZR_MAX_PRIO];	/* under ctl_lock */
 	uint64_t mem_limit;		/* bytes, atomic: read on I/O path */
 	uint64_t wb_limit;		/* 4 KiB units, atomic */
 	int wb_limit_enable;		/* atomic */
 	int compressed_writeback;	/* atomic */
-	int pp_busy;			/* atomic: writeback running */
+	int pp_busy;			/* atomic: writeback or recompress */
 };
 
 /* Enters a read-side section and returns the published meta (or NULL). */
@@ -92,8 +97,6 @@ struct zr_wb_ref {
 	struct zr_backing *backing;	/* referenced; zr_backing_put it */
 	uint64_t handle;		/* block << 12 | offset */
 	uint64_t state;			/* the slot's state word */
-	enum zr_comp_id comp;
-	struct zr_comp_params params;
 };
 
 /* Slot lock and RCU held: drops whatever the slot holds and counts it;
@@ -106,10 +109,17 @@ void zr_slot_release(struct zr_meta *meta, struct zr_slot *slot);
  */
 int zr_wb_ref_take(struct zr_meta *meta, struct zr_slot *slot,
 		   struct zr_wb_ref *ref);
-/* No lock, no RCU: reads and decodes the page ref points to, then drops
- * the backing reference. 0 or -errno. */
-int zr_wb_fetch(struct zr_wb_ref *ref, void *page);
+/* No lock, no RCU: reads the block ref points to into block (aligned),
+ * then drops the backing reference. 0 or -errno. */
+int zr_wb_fetch(struct zr_wb_ref *ref, void *block);
 /* Slot lock held: true if the slot still holds what ref captured. */
 int zr_wb_ref_current(struct zr_slot *slot, const struct zr_wb_ref *ref);
+/* RCU held, ref current: decodes the fetched block into page. */
+int zr_wb_decode(struct zr_meta *meta, const struct zr_wb_ref *ref,
+		 const void *block, void *page);
+
+/* Slot lock held: decompresses an arena object of the slot's priority. */
+int zr_slot_decompress(struct zr_meta *meta, struct zr_slot *slot,
+		       const void *src, unsigned int size, void *page);
 
 #endif

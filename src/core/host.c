@@ -77,7 +77,7 @@ int zr_host_remove(struct zr_host *host, int id)
 	if (id >= ZR_MAX_DEVICES || !host->devices[id])
 		return -ENODEV;
 	dev = host->devices[id];
-	if (zr_device_open_count(dev))
+	if (zr_device_busy(dev))
 		return -EBUSY;
 	zr_rcu_assign_pointer(host->devices[id], NULL);
 	/* No lock a reader takes is held here: readers never take ours. */

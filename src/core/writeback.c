@@ -22,9 +22,11 @@
  *      slot's share of the block is simply given back.
  * A request that finds the device reset in between stops with -EIO.
  *
- * Reading back (zr_wb_ref_take / zr_wb_fetch / zr_wb_ref_current) follows
- * the same pattern from device.c: locate under the slot lock, read with
- * only a backing reference held, confirm under the slot lock.
+ * Reading back (zr_wb_ref_take / zr_wb_fetch / zr_wb_ref_current /
+ * zr_wb_decode) follows the same pattern from device.c: locate under the
+ * slot lock, read the raw block with only a backing reference held, then
+ * confirm and decode under the slot lock in a new read-side section (the
+ * decode needs the generation's dictionaries, freed after a reset).
  */
 #include "config.h"
 
@@ -55,10 +57,6 @@ struct wb_batch {
 	unsigned char *data;	/* WB_BATCH pages: item i at i * 4096 */
 	unsigned char *block;	/* one aligned block for packing */
 };
-
-/* Aligned scratch block for O_DIRECT reads, one per thread. */
-static __thread unsigned char tls_block[ZR_PAGE_SIZE]
-	__attribute__((aligned(ZR_PAGE_SIZE)));
 
 int zr_device_attach_backing(struct zr_device *dev, const char *path)
 {
@@ -121,28 +119,35 @@ int zr_wb_ref_take(struct zr_meta *meta, struct zr_slot *slot,
 	ref->backing = backing;
 	ref->handle = slot->handle;
 	ref->state = zr_slot_state(slot);
-	ref->comp = meta->comp;
-	ref->params = meta->params;
 	return 0;
 }
 
-int zr_wb_fetch(struct zr_wb_ref *ref, void *page)
+int zr_wb_fetch(struct zr_wb_ref *ref, void *block)
 {
-	unsigned int len = ref->state & ZR_SLOT_SIZE_MASK;
-	unsigned int offset = ref->handle & (ZR_PAGE_SIZE - 1);
-	int ret;
+	int ret = zr_backing_read(ref->backing,
+				  ref->handle >> ZR_PAGE_SHIFT, block);
 
-	ret = zr_backing_read(ref->backing, ref->handle >> ZR_PAGE_SHIFT,
-			      tls_block);
-	if (!ret && len == ZR_PAGE_SIZE)
-		memcpy(page, tls_block, ZR_PAGE_SIZE);
-	else if (!ret)
-		ret = zr_comp_decompress(ref->comp, &ref->params,
-					 tls_block + offset, len, page,
-					 ZR_PAGE_SIZE);
 	zr_backing_put(ref->backing);
 	ref->backing = NULL;
 	return ret;
+}
+
+int zr_wb_decode(struct zr_meta *meta, const struct zr_wb_ref *ref,
+		 const void *block, void *page)
+{
+	unsigned int len = ref->state & ZR_SLOT_SIZE_MASK;
+	unsigned int offset = ref->handle & (ZR_PAGE_SIZE - 1);
+	unsigned int prio = (ref->state & ZR_SLOT_PRIO_MASK) >>
+			    ZR_SLOT_PRIO_SHIFT;
+
+	if (len == ZR_PAGE_SIZE) {
+		memcpy(page, block, ZR_PAGE_SIZE);
+		return 0;
+	}
+	/* The meta's parameters are only used here, under RCU. */
+	return zr_comp_decompress(meta->comps[prio], &meta->params[prio],
+				  (const unsigned char *)block + offset, len,
+				  page, ZR_PAGE_SIZE);
 }
 
 int zr_wb_ref_current(struct zr_slot *slot, const struct zr_wb_ref *ref)
@@ -220,8 +225,7 @@ static int wb_collect(struct zr_device *dev, uint64_t gen,
 			memcpy(dst, src, size);
 			item->len = size;
 		} else {
-			ret = zr_comp_decompress(meta->comp, &meta->params, src,
-						 size, dst, ZR_PAGE_SIZE);
+			ret = zr_slot_decompress(meta, slot, src, size, dst);
 			item->len = ZR_PAGE_SIZE;
 		}
 		zr_arena_unmap(meta->arena, slot->handle);
@@ -354,9 +358,12 @@ static uint64_t wb_install(struct zr_device *dev, uint64_t gen,
 				zr_backing_release(backing, item->block);
 			continue;
 		}
-		/* Keep the access time; drop idle, pick and huge marks. */
+		/* Keep the access time and, for compressed bytes, the
+		 * algorithm; drop idle, pick and huge marks. */
 		keep = zr_slot_state(slot) &
 		       ~((1ULL << ZR_SLOT_TIME_SHIFT) - 1);
+		if (item->len < ZR_PAGE_SIZE)
+			keep |= item->state & ZR_SLOT_PRIO_MASK;
 		zr_slot_release(meta, slot);
 		slot->handle = ((uint64_t)item->block << ZR_PAGE_SHIFT) |
 			       item->offset;
