@@ -21,7 +21,9 @@
  *   Span memory comes from per-class regions: one 2 MiB anonymous mmap
  *   (THP disabled) cut into 512 / pages span slots. An emptied span gives
  *   its pages back with madvise(MADV_DONTNEED), which drops them from RSS
- *   at once; a region is munmap()ed when its last span goes. Mapping each
+ *   at once (under mlockall the range is unlocked around it and relocked
+ *   on fault: pages_discard); a region is munmap()ed when its last span
+ *   goes. Mapping each
  *   span separately would cost one VMA per hole once spans are freed in
  *   random order, and a large device would run into vm.max_map_count
  *   (65530), where even munmap() starts failing.
@@ -39,6 +41,12 @@
  *   directory that doubles when full (old directories are kept until
  *   destroy, so a lock-free reader holding an old one still reads valid
  *   chunk pointers), and a free list threaded through the free entries.
+ *   The directory (4 entries at first) and the first chunk are allocated
+ *   on the class's first allocation, under the class lock, and counted in
+ *   mem_used from then on; a failure makes that zr_arena_alloc() return
+ *   0. So a new arena reports mem_used 0, as zram's mem_used_total does
+ *   for an empty pool; handle tables never shrink, so a class that was
+ *   used keeps at least 1072 bytes (one chunk and its directory).
  *   An entry packs the location and the pin state of one object:
  *     bits 63..16  pointer to the struct zr_span (must be < 2^48)
  *     bits 15..5   slot within the span (0x7ff: the entry is free, and
@@ -46,7 +54,7 @@
  *     bits  4..1   pin count (nested maps of one handle)
  *     bit   0      MOVING: compaction is copying the object
  *   Per-object overhead: 8 bytes of handle entry, 4 bytes of reverse map,
- *   plus the span descriptor (~64 bytes) shared by the span's objects.
+ *   plus the span descriptor (48 bytes) shared by the span's objects.
  *
  * Fullness groups
  *   A class keeps its spans on ZR_GROUPS lists: ten by inuse / objs
@@ -58,34 +66,68 @@
  *   otherwise; zr_arena_compact() releases the spares too.
  *
  * Compaction
- *   Per class, while the free slots of the class's spans add up to at
- *   least one span (so moving can free one), take the sparsest span as
- *   source and move each of its objects into the fullest other partial
- *   span; an emptied source span is released and its pages counted in
- *   pages_compacted. Objects move only within their class, which is why
- *   handle tables can be per class. The class lock is taken for one source
- *   span at a time (at most 32 KiB copied) and dropped in between, so
- *   allocation in the class never waits long.
+ *   A compaction step empties the sparsest span of a class: each of its
+ *   objects moves into the fullest other partial span, and the emptied
+ *   source span is released and its pages counted in pages_compacted. A
+ *   span holding a mapped object is passed over for the next sparsest
+ *   (looking at no more than COMPACT_SCAN_SPANS). A step runs under the
+ *   class lock and copies at most one span (32 KiB).
+ *   Objects move only within their class, which is why handle tables can
+ *   be per class. zr_arena_compact() runs steps per class while the free
+ *   slots of the class's spans add up to at least one span (so moving can
+ *   free one), dropping the class lock between steps, so allocation in the
+ *   class never waits long; it then releases the class's spare span.
+ *
+ * Automatic compaction
+ *   zsmalloc is also compacted by the kernel's shrinker without anyone
+ *   asking. Here there is no background thread: zr_arena_free() itself
+ *   runs one step for its class, still under the class lock, when the
+ *   class is fragmented: at least AUTO_MIN_SPANS (4) spans on its lists
+ *   and fewer than AUTO_RATIO_PCT (70) % of their slots in use.
+ *   - With 4 spans below 70%, the free slots exceed 0.3 * 4 = 1.2 spans,
+ *     so the step can always empty a span (mapped objects aside); 4 is
+ *     the smallest count for which that holds. Smaller classes hold at
+ *     most 3 spans (24 pages) each and are left to zr_arena_compact(),
+ *     as are classes of one object per span, where moving frees nothing.
+ *   - Each step lifts the class back over 70%, so a shrinking class keeps
+ *     at most 1 / 0.7 = 1.43 times the spans its objects need (freeing
+ *     75% of 20000 objects at random leaves 38% of the peak instead of
+ *     87%; zr_arena_compact() then gets to 27%), and the source, no fuller
+ *     than the average, is under 70% full: a span is freed by copying
+ *     less than 0.7 of one. A lower threshold would let more memory sit
+ *     idle, a higher one would copy nearly a span per span freed.
+ *   - One free does at most one step: bounded work (one span of copies)
+ *     for the one class, whatever the fragmentation.
+ *   Each class has a compact_lock, held by whoever compacts it:
+ *   zr_arena_compact() takes it (blocking) for its pass over the class,
+ *   while a free only try-locks it and skips the step when it is taken
+ *   (the running compaction does that work), so a free never waits for
+ *   another thread's compaction beyond the one step that may hold the
+ *   class lock, and two compactions never interleave in a class. Lock
+ *   order: compact_lock, then the class lock; the try-lock taken under
+ *   the class lock never waits, so it cannot deadlock.
  *
  * Locking and concurrency
  *   Each class has a mutex protecting its span lists, span descriptors,
- *   regions and handle table layout; alloc, free and each compaction batch
- *   take it. There is no arena-wide lock: mem_used and pages_compacted are
- *   relaxed atomics. zr_arena_map() and zr_arena_unmap() take no lock:
+ *   regions and handle table layout; alloc, free (with its compaction step)
+ *   and each compaction step take it; compact_lock only keeps compactions of
+ *   a class apart. There is no arena-wide lock: mem_used and pages_compacted
+ *   are relaxed atomics. zr_arena_map() and zr_arena_unmap() take no lock:
  *   map loads the handle entry and, if MOVING is clear, adds a pin with a
  *   compare-and-swap (acquire); if MOVING is set it spins (then yields)
- *   until the copy is done. unmap drops the pin with a release
- *   fetch_sub. To move an object the compactor (holding the class lock)
- *   compare-and-swaps the entry from "unpinned" to "unpinned | MOVING"
- *   (acquire: it sees everything the last mapper wrote), copies the bytes,
- *   and publishes the new location with a release store, which a later
- *   map's acquire pairs with. A pinned object is never moved: compaction
- *   gives up on that source span for now and tries another. map only
- *   dereferences the span descriptor after its pin is in place, when the
- *   object (and so its span) cannot move or go away; the descriptor fields
- *   it reads (base, size) never change after the span is published.
- *   free() must not be called on a mapped handle, and a handle is used by
- *   one thread at a time (the header's contract); violations are fatal.
+ *   until the copy is done. unmap drops the pin with a release fetch_sub. To
+ *   move an object the compactor (holding the class lock) compare-and-swaps
+ *   the entry from "unpinned" to "unpinned | MOVING" (acquire: it sees
+ *   everything the last mapper wrote), copies the bytes, and publishes the
+ *   new location with a release store, which a later map's acquire pairs
+ *   with. A pinned object is never moved: compaction passes over spans
+ *   holding one, and leaves a span for now if a pin appears while it is
+ *   being emptied. map only dereferences the span descriptor after its pin
+ *   is in place, when the object (and so its span) cannot move or go away;
+ *   the descriptor fields it reads (base, size) never change after the span
+ *   is published. free() must not be called on a mapped handle, and a handle
+ *   is used by one thread at a time (the header's contract); violations are
+ *   fatal.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -138,6 +180,13 @@
 
 /* Compaction gives up on a class after this many pinned source spans. */
 #define COMPACT_BUSY_TRIES	4
+/* A compaction step looks at most this many spans for an unmapped one. */
+#define COMPACT_SCAN_SPANS	16
+
+/* A free compacts its class when it has at least AUTO_MIN_SPANS spans and
+ * less than AUTO_RATIO_PCT% of their slots in use; see the top. */
+#define AUTO_MIN_SPANS		4
+#define AUTO_RATIO_PCT		70
 
 struct zr_link {
 	struct zr_link *prev;
@@ -172,6 +221,7 @@ struct zr_hdir {
 
 struct zr_class {
 	pthread_mutex_t lock;
+	pthread_mutex_t compact_lock;	/* held by whoever compacts */
 	uint32_t size;
 	uint16_t objs;			/* objects per span */
 	uint16_t pages;			/* pages per span */
@@ -182,7 +232,8 @@ struct zr_class {
 	uint64_t inuse;			/* objects stored */
 	struct zr_link regions_avail;	/* regions with a free span slot */
 	struct zr_link regions_full;
-	struct zr_hdir *dir;		/* atomic: read by map without lock */
+	struct zr_hdir *dir;		/* atomic: read by map without lock;
+					 * NULL until the first alloc */
 	uint32_t nchunks;
 	uint32_t hnext;			/* next never-used handle index */
 	uint32_t hfree;			/* free handle list: index + 1, or 0 */
@@ -327,6 +378,8 @@ static inline uint64_t *handle_entry(struct zr_class *cls, uint32_t hidx)
 	struct zr_hdir *dir = __atomic_load_n(&cls->dir, __ATOMIC_ACQUIRE);
 	uint64_t *chunk;
 
+	if (!dir)
+		zr_die("arena: handle of a class never used");
 	chunk = __atomic_load_n(&dir->chunk[hidx >> HCHUNK_SHIFT],
 				__ATOMIC_ACQUIRE);
 	return &chunk[hidx & (HCHUNK_ENTRIES - 1)];
@@ -342,24 +395,24 @@ static inline void entry_store(uint64_t *e, uint64_t value)
 	__atomic_store_n(e, value, __ATOMIC_RELEASE);
 }
 
-/* Class lock held. */
+/* Class lock held. The first call also creates the directory. */
 static int hchunk_add(struct zr_arena *arena, struct zr_class *cls)
 {
 	struct zr_hdir *dir = cls->dir, *bigger;
+	uint32_t i, cap = dir ? dir->cap * 2 : HDIR_INITIAL;
 	uint64_t *chunk;
-	uint32_t i;
 
-	if (cls->nchunks == dir->cap) {
-		bigger = malloc(hdir_size(dir->cap * 2));
+	if (!dir || cls->nchunks == dir->cap) {
+		bigger = malloc(hdir_size(cap));
 		if (!bigger)
 			return -ENOMEM;
 		bigger->retired = dir;
-		bigger->cap = dir->cap * 2;
-		for (i = 0; i < bigger->cap; i++)
+		bigger->cap = cap;
+		for (i = 0; i < cap; i++)
 			bigger->chunk[i] = i < cls->nchunks ?
 				__atomic_load_n(&dir->chunk[i],
 						__ATOMIC_RELAXED) : NULL;
-		mem_add(arena, hdir_size(bigger->cap));
+		mem_add(arena, hdir_size(cap));
 		__atomic_store_n(&cls->dir, bigger, __ATOMIC_RELEASE);
 		dir = bigger;
 	}
@@ -513,6 +566,28 @@ static struct zr_span *span_create(struct zr_arena *arena,
 }
 
 /*
+ * Gives the pages of [addr, addr + len) back to the system. madvise
+ * refuses locked pages with EINVAL, and the daemon runs under mlockall
+ * (future mappings locked on fault): then the range is unlocked, dropped,
+ * and locked on fault again, so the pages the span takes later are locked
+ * as they are touched. The unlock splits the mapping and the relock merges
+ * it back, so no VMA is left behind.
+ */
+static int pages_discard(void *addr, size_t len)
+{
+	if (!madvise(addr, len, MADV_DONTNEED))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (munlock(addr, len) || madvise(addr, len, MADV_DONTNEED))
+		return -errno;
+	/* Without the relock the pages would be swappable: onto ourselves. */
+	if (mlock2(addr, len, MLOCK_ONFAULT))
+		return -errno;
+	return 0;
+}
+
+/*
  * Class lock held; the span is empty and on no list. Gives its pages back
  * and returns how many were held.
  */
@@ -526,9 +601,8 @@ static unsigned int span_release(struct zr_arena *arena,
 	if (span->inuse)
 		zr_die("arena: releasing a span in use");
 	if (pages) {
-		if (madvise(span->base, (size_t)pages << ZR_PAGE_SHIFT,
-			    MADV_DONTNEED))
-			zr_die("arena: madvise(MADV_DONTNEED) failed");
+		if (pages_discard(span->base, (size_t)pages << ZR_PAGE_SHIFT))
+			zr_die("arena: cannot give span pages back");
 		mem_sub(arena, (uint64_t)pages << ZR_PAGE_SHIFT);
 	}
 	rslot = ((size_t)(span->base - region->base) >> ZR_PAGE_SHIFT) /
@@ -615,17 +689,6 @@ static struct zr_span *class_fullest(struct zr_class *cls,
 	return NULL;
 }
 
-/* Class lock held: the sparsest partial span, or NULL. */
-static struct zr_span *class_sparsest(struct zr_class *cls)
-{
-	int g;
-
-	for (g = 0; g < ZR_PARTIAL_GROUPS; g++)
-		if (!link_empty(&cls->groups[g]))
-			return span_of(cls->groups[g].next);
-	return NULL;
-}
-
 /* Class lock held: a span with a free slot, or NULL. */
 static struct zr_span *class_alloc_span(struct zr_arena *arena,
 					struct zr_class *cls)
@@ -653,6 +716,150 @@ static void class_span_emptied(struct zr_arena *arena, struct zr_class *cls,
 		cls->spare = span;
 	else
 		span_release(arena, cls, span);
+}
+
+/* ---- compaction ------------------------------------------------------ */
+
+/*
+ * Class lock held. Moves the object in src's slot into dst, unless it is
+ * mapped: then -EBUSY and nothing changes.
+ */
+static int migrate_object(struct zr_arena *arena, struct zr_class *cls,
+			  struct zr_span *src, unsigned int sslot,
+			  struct zr_span *dst)
+{
+	uint32_t hidx = src->slot[sslot];
+	uint64_t *e = handle_entry(cls, hidx);
+	uint64_t value = entry_load(e);
+	unsigned int dslot;
+
+	if (entry_span(value) != src || entry_slot(value) != sslot)
+		zr_die("arena: reverse map mismatch");
+	if (value & ENTRY_PIN_MASK)
+		return -EBUSY;
+	/* Acquire: the last mapper's writes are visible to the copy. */
+	if (!__atomic_compare_exchange_n(e, &value, value | ENTRY_MOVING, 0,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return -EBUSY;
+	dslot = span_take_slot(arena, cls, dst);
+	dst->slot[dslot] = hidx;
+	memcpy(dst->base + (size_t)dslot * cls->size,
+	       src->base + (size_t)sslot * cls->size, cls->size);
+	/* Release: a later map sees the copied bytes at the new place. */
+	entry_store(e, entry_make(dst, dslot));
+	span_put_slot(src, sslot);
+	return 0;
+}
+
+/* Class lock held: can moving objects empty at least one span? */
+static inline int class_compactable(const struct zr_class *cls)
+{
+	return cls->objs > 1 &&
+	       cls->nspans * cls->objs - cls->inuse >= cls->objs;
+}
+
+/* Class lock held: is an object of the span mapped? */
+static int span_pinned(struct zr_class *cls, const struct zr_span *span)
+{
+	unsigned int slot;
+
+	for (slot = 0; slot < span->hwm; slot++)
+		if (!(span->slot[slot] & SLOT_FREE) &&
+		    (entry_load(handle_entry(cls, span->slot[slot])) &
+		     ENTRY_PIN_MASK))
+			return 1;
+	return 0;
+}
+
+/*
+ * Class lock held: the sparsest partial span with no mapped object, among
+ * the first COMPACT_SCAN_SPANS from the sparsest; NULL if there is none,
+ * with *busy set if that is because of mapped objects. Maps are short and
+ * few (about one per I/O thread), so this rarely looks past the first.
+ */
+static struct zr_span *class_source(struct zr_class *cls, int *busy)
+{
+	struct zr_link *head, *l;
+	unsigned int seen = 0;
+	int g;
+
+	for (g = 0; g < ZR_PARTIAL_GROUPS; g++) {
+		head = &cls->groups[g];
+		for (l = head->next; l != head; l = l->next) {
+			if (!span_pinned(cls, span_of(l)))
+				return span_of(l);
+			*busy = 1;
+			if (++seen == COMPACT_SCAN_SPANS)
+				return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Class lock held. Empties the sparsest unmapped span into the fullest
+ * ones. Returns the pages released, or -EBUSY if mapped objects left
+ * nothing to move or one was mapped meanwhile and stayed behind (the span
+ * then goes to the back of its group list).
+ */
+static long compact_one_span(struct zr_arena *arena, struct zr_class *cls)
+{
+	struct zr_span *src, *dst;
+	unsigned int slot;
+	int busy = 0;
+
+	src = class_source(cls, &busy);
+	if (!src)
+		return busy ? -EBUSY : 0;
+	for (slot = 0; slot < src->hwm && src->inuse; slot++) {
+		if (src->slot[slot] & SLOT_FREE)
+			continue;
+		dst = class_fullest(cls, src);
+		if (!dst)
+			break;
+		if (migrate_object(arena, cls, src, slot, dst)) {
+			span_regroup(cls, src);
+			link_del(&src->link);
+			link_add_tail(&cls->groups[src->group], &src->link);
+			return -EBUSY;
+		}
+		span_regroup(cls, dst);
+	}
+	if (src->inuse) {
+		/* Cannot happen while class_compactable() held. */
+		span_regroup(cls, src);
+		return 0;
+	}
+	link_del(&src->link);
+	src->group = ZR_GROUP_NONE;
+	cls->nspans--;
+	return span_release(arena, cls, src);
+}
+
+/* Class lock held: is the class fragmented enough for a free to compact? */
+static inline int class_auto_due(const struct zr_class *cls)
+{
+	uint64_t slots = cls->nspans * cls->objs;
+
+	return cls->objs > 1 && cls->nspans >= AUTO_MIN_SPANS &&
+	       cls->inuse * 100 < slots * AUTO_RATIO_PCT;
+}
+
+/*
+ * Class lock held, by zr_arena_free(). One bounded compaction step, unless
+ * another thread is compacting the class: then it is left to that one.
+ */
+static void class_auto_compact(struct zr_arena *arena, struct zr_class *cls)
+{
+	long ret;
+
+	if (pthread_mutex_trylock(&cls->compact_lock))
+		return;
+	/* Holds whenever class_auto_due() does; see the top. */
+	ret = class_compactable(cls) ? compact_one_span(arena, cls) : 0;
+	pthread_mutex_unlock(&cls->compact_lock);
+	if (ret > 0)
+		zr_stat_add(&arena->pages_compacted, ret);
 }
 
 /* ---- class geometry ----------------------------------------------------- */
@@ -753,15 +960,12 @@ struct zr_arena *zr_arena_create(void)
 	memset(classes, 0, n * sizeof(*classes));
 	classes_layout(arena, classes);
 
+	/* Handle directories come with each class's first allocation. */
 	for (i = 0; i < n; i++) {
-		classes[i].dir = malloc(hdir_size(HDIR_INITIAL));
-		if (!classes[i].dir)
+		if (pthread_mutex_init(&classes[i].lock, NULL))
 			goto fail_classes;
-		classes[i].dir->retired = NULL;
-		classes[i].dir->cap = HDIR_INITIAL;
-		mem_add(arena, hdir_size(HDIR_INITIAL));
-		if (pthread_mutex_init(&classes[i].lock, NULL)) {
-			free(classes[i].dir);
+		if (pthread_mutex_init(&classes[i].compact_lock, NULL)) {
+			pthread_mutex_destroy(&classes[i].lock);
 			goto fail_classes;
 		}
 	}
@@ -771,8 +975,8 @@ struct zr_arena *zr_arena_create(void)
 
 fail_classes:
 	while (i--) {
+		pthread_mutex_destroy(&classes[i].compact_lock);
 		pthread_mutex_destroy(&classes[i].lock);
-		free(classes[i].dir);
 	}
 	free(classes);
 fail_arena:
@@ -815,6 +1019,7 @@ static void class_destroy(struct zr_class *cls)
 		older = dir->retired;
 		free(dir);
 	}
+	pthread_mutex_destroy(&cls->compact_lock);
 	pthread_mutex_destroy(&cls->lock);
 }
 
@@ -890,6 +1095,8 @@ void zr_arena_free(struct zr_arena *arena, uint64_t handle)
 		class_span_emptied(arena, cls, span);
 	else
 		span_regroup(cls, span);
+	if (class_auto_due(cls))
+		class_auto_compact(arena, cls);
 	pthread_mutex_unlock(&cls->lock);
 }
 
@@ -956,87 +1163,13 @@ uint64_t zr_arena_pages_compacted(struct zr_arena *arena)
 	return zr_stat_read(&arena->pages_compacted);
 }
 
-/*
- * Class lock held. Moves the object in src's slot into dst, unless it is
- * mapped: then -EBUSY and nothing changes.
- */
-static int migrate_object(struct zr_arena *arena, struct zr_class *cls,
-			  struct zr_span *src, unsigned int sslot,
-			  struct zr_span *dst)
-{
-	uint32_t hidx = src->slot[sslot];
-	uint64_t *e = handle_entry(cls, hidx);
-	uint64_t value = entry_load(e);
-	unsigned int dslot;
-
-	if (entry_span(value) != src || entry_slot(value) != sslot)
-		zr_die("arena: reverse map mismatch");
-	if (value & ENTRY_PIN_MASK)
-		return -EBUSY;
-	/* Acquire: the last mapper's writes are visible to the copy. */
-	if (!__atomic_compare_exchange_n(e, &value, value | ENTRY_MOVING, 0,
-					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return -EBUSY;
-	dslot = span_take_slot(arena, cls, dst);
-	dst->slot[dslot] = hidx;
-	memcpy(dst->base + (size_t)dslot * cls->size,
-	       src->base + (size_t)sslot * cls->size, cls->size);
-	/* Release: a later map sees the copied bytes at the new place. */
-	entry_store(e, entry_make(dst, dslot));
-	span_put_slot(src, sslot);
-	return 0;
-}
-
-/* Class lock held: can moving objects empty at least one span? */
-static inline int class_compactable(const struct zr_class *cls)
-{
-	return cls->objs > 1 &&
-	       cls->nspans * cls->objs - cls->inuse >= cls->objs;
-}
-
-/*
- * Class lock held. Empties the sparsest span into the fullest ones.
- * Returns the pages released, or -EBUSY if a mapped object stayed behind
- * (the span then goes to the back of its group list).
- */
-static long compact_one_span(struct zr_arena *arena, struct zr_class *cls)
-{
-	struct zr_span *src = class_sparsest(cls), *dst;
-	unsigned int slot;
-
-	if (!src)
-		return 0;
-	for (slot = 0; slot < src->hwm && src->inuse; slot++) {
-		if (src->slot[slot] & SLOT_FREE)
-			continue;
-		dst = class_fullest(cls, src);
-		if (!dst)
-			break;
-		if (migrate_object(arena, cls, src, slot, dst)) {
-			span_regroup(cls, src);
-			link_del(&src->link);
-			link_add_tail(&cls->groups[src->group], &src->link);
-			return -EBUSY;
-		}
-		span_regroup(cls, dst);
-	}
-	if (src->inuse) {
-		/* Cannot happen while class_compactable() held. */
-		span_regroup(cls, src);
-		return 0;
-	}
-	link_del(&src->link);
-	src->group = ZR_GROUP_NONE;
-	cls->nspans--;
-	return span_release(arena, cls, src);
-}
-
 static uint64_t compact_class(struct zr_arena *arena, struct zr_class *cls)
 {
 	unsigned int busy = 0;
 	uint64_t freed = 0;
 	long ret;
 
+	pthread_mutex_lock(&cls->compact_lock);
 	while (busy < COMPACT_BUSY_TRIES) {
 		pthread_mutex_lock(&cls->lock);
 		if (!class_compactable(cls)) {
@@ -1060,6 +1193,7 @@ static uint64_t compact_class(struct zr_arena *arena, struct zr_class *cls)
 		cls->spare = NULL;
 	}
 	pthread_mutex_unlock(&cls->lock);
+	pthread_mutex_unlock(&cls->compact_lock);
 	return freed;
 }
 
