@@ -64,8 +64,8 @@ void zr_kv_init(struct zr_kv_iter *it, const char *buf, size_t len);
 int zr_kv_next(struct zr_kv_iter *it, const char **key, size_t *key_len,
 	       const char **val, size_t *val_len);
 
-/* "LO-HI" (decimal, inclusive, LO <= HI), as writeback page_indexes=.
- * -EINVAL otherwise. */
+/* "LO-HI" (decimal, inclusive), as writeback page_indexes=. -ERANGE when
+ * LO > HI (as zram), -EINVAL for anything malformed. */
 int zr_parse_range(const char *buf, size_t len, uint64_t *lo, uint64_t *hi);
 
 /* The values behind the read-only statistics files. */

@@ -42,6 +42,18 @@ struct zr_slot {
 #define ZR_SLOT_PRIO_MASK (3ULL << ZR_SLOT_PRIO_SHIFT)
 #define ZR_SLOT_TIME_SHIFT 32
 
+/* A polite busy-wait hint to the CPU. */
+static inline void zr_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 static inline void zr_slot_lock(struct zr_slot *slot)
 {
 	unsigned int spins = 0;
@@ -49,7 +61,7 @@ static inline void zr_slot_lock(struct zr_slot *slot)
 	while (__atomic_fetch_or(&slot->state, ZR_SLOT_LOCK,
 				 __ATOMIC_ACQUIRE) & ZR_SLOT_LOCK) {
 		if (++spins < 64)
-			__builtin_ia32_pause();
+			zr_cpu_relax();
 		else
 			sched_yield();
 	}

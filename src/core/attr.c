@@ -351,7 +351,7 @@ int zr_parse_range(const char *buf, size_t len, uint64_t *lo, uint64_t *hi)
 	    zr_parse_u64(dash + 1, len - alen - 1, &b))
 		return -EINVAL;
 	if (a > b)
-		return -EINVAL;
+		return -ERANGE;	/* zram's parse_page_indexes */
 	*lo = a;
 	*hi = b;
 	return 0;

@@ -934,9 +934,11 @@ retry:
 	ret = 0;
 	if (!src && !zr_slot_allocated(slot))
 		goto out_unlock;
-	if (fetched && zr_wb_ref_current(slot, &ref))
+	if (fetched && zr_wb_ref_current(slot, &ref)) {
 		ret = zr_wb_decode(meta, &ref, tls_fetch, tls_page);
-	else
+		zr_stat_inc(ret ? &meta->stats.failed_reads :
+				  &meta->stats.bd_reads);
+	} else
 		ret = slot_load(meta, slot, tls_page, &ref);
 	if (ret == ZR_IN_BACKING) {
 		zr_slot_unlock(slot);

@@ -130,6 +130,8 @@ static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 		zr_arena_free(meta->arena, handle);
 		return -ENOSPC;
 	}
+	zr_stat_max(&meta->stats.max_used_bytes,
+		    zr_arena_mem_used(meta->arena));
 	obj = zr_arena_map(meta->arena, handle);
 	memcpy(obj, tls_comp, ret);
 	zr_arena_unmap(meta->arena, handle);
@@ -207,6 +209,12 @@ int64_t zr_device_recompress(struct zr_device *dev,
 	run.prio_max = req->prio_max < run.num_comps ? req->prio_max :
 						       run.num_comps;
 	if (req->prio_min < 1 || req->prio_min >= run.prio_max)
+		return -EINVAL;
+	/* At least one algorithm must exist in the requested range. */
+	for (prio = req->prio_min; prio < run.prio_max; prio++)
+		if (zr_device_recomp_algorithm(dev, prio) >= 0)
+			break;
+	if (prio == run.prio_max)
 		return -EINVAL;
 	if (__atomic_exchange_n(&dev->pp_busy, 1, __ATOMIC_ACQUIRE))
 		return -EAGAIN;

@@ -15,7 +15,8 @@
  *      ZR_SLOT_PP and its bytes copied out (the whole page, or with
  *      compressed writeback the compressed object);
  *   2. outside any section, blocks are allocated and written: one page per
- *      block, or with compressed writeback as many objects as fit, packed;
+ *      block, or with compressed writeback as many objects as fit, packed
+ *      first-fit-decreasing within the batch;
  *   3. in a new section each slot is locked again and switched to the
  *      block only if it still carries ZR_SLOT_PP and the same object: any
  *      write, discard or reset in between cleared the mark, and then the
@@ -48,6 +49,7 @@ struct wb_item {
 	uint64_t state;		/* the slot's state when picked */
 	unsigned int len;	/* bytes to store: 4096 = raw page */
 	unsigned int offset;	/* where they land in their block */
+	int bin;		/* which of the batch's blocks */
 	int64_t block;		/* -1 until written */
 };
 
@@ -246,6 +248,13 @@ out:
 	return ret;
 }
 
+/* Gives back a unit charged for a block that was not written. */
+static void wb_budget_refund(struct zr_device *dev)
+{
+	if (__atomic_load_n(&dev->wb_limit_enable, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&dev->wb_limit, 1, __ATOMIC_RELAXED);
+}
+
 /* Checks and charges writeback_limit for one block. */
 static int wb_budget_take(struct zr_device *dev)
 {
@@ -263,12 +272,12 @@ static int wb_budget_take(struct zr_device *dev)
 	return 0;
 }
 
-/* Writes one block holding items [first, last) of the batch. */
+/* Writes one block holding the items whose bin is bin (offsets set). */
 static int wb_write_block(struct zr_device *dev, struct zr_backing *backing,
-			  struct wb_batch *batch, int first, int last,
+			  struct wb_batch *batch, int bin,
 			  uint64_t *blocks_written)
 {
-	unsigned int offset = 0;
+	unsigned int objects = 0;
 	int64_t block;
 	int i, ret;
 
@@ -276,50 +285,79 @@ static int wb_write_block(struct zr_device *dev, struct zr_backing *backing,
 	if (ret)
 		return ret;
 	memset(batch->block, 0, ZR_PAGE_SIZE);
-	for (i = first; i < last; i++) {
+	for (i = 0; i < batch->count; i++) {
 		struct wb_item *item = &batch->items[i];
 
-		memcpy(batch->block + offset,
+		if (item->bin != bin)
+			continue;
+		memcpy(batch->block + item->offset,
 		       batch->data + (size_t)i * ZR_PAGE_SIZE, item->len);
-		item->offset = offset;
-		offset += item->len;
+		objects++;
 	}
-	block = zr_backing_alloc(backing, last - first);
-	if (block < 0)
+	block = zr_backing_alloc(backing, objects);
+	if (block < 0) {
+		wb_budget_refund(dev);
 		return (int)block;
+	}
 	ret = zr_backing_write(backing, block, batch->block);
 	if (ret) {
-		for (i = first; i < last; i++)
+		wb_budget_refund(dev);
+		while (objects--)
 			zr_backing_release(backing, block);
 		return ret;
 	}
-	for (i = first; i < last; i++)
-		batch->items[i].block = block;
+	for (i = 0; i < batch->count; i++)
+		if (batch->items[i].bin == bin)
+			batch->items[i].block = block;
 	(*blocks_written)++;
 	return 0;
+}
+
+/*
+ * Assigns every item a bin (one block each) and an offset in it: first
+ * fit, largest objects first, so compressed pages of 2-3 KiB pair up with
+ * small ones instead of each taking a block. Returns the number of bins.
+ */
+static int wb_pack(struct wb_batch *batch)
+{
+	unsigned int fill[WB_BATCH];
+	int order[WB_BATCH];
+	int bins = 0, i, j, b;
+
+	for (i = 0; i < batch->count; i++)
+		order[i] = i;
+	/* Insertion sort by decreasing length: at most WB_BATCH items. */
+	for (i = 1; i < batch->count; i++) {
+		int cur = order[i];
+
+		for (j = i; j > 0 && batch->items[order[j - 1]].len <
+					  batch->items[cur].len; j--)
+			order[j] = order[j - 1];
+		order[j] = cur;
+	}
+	for (i = 0; i < batch->count; i++) {
+		struct wb_item *item = &batch->items[order[i]];
+
+		for (b = 0; b < bins; b++)
+			if (fill[b] + item->len <= ZR_PAGE_SIZE)
+				break;
+		if (b == bins)
+			fill[bins++] = 0;
+		item->bin = b;
+		item->offset = fill[b];
+		fill[b] += item->len;
+	}
+	return bins;
 }
 
 /* Step 2: writes the batch, packing objects when they are compressed. */
 static int wb_write(struct zr_device *dev, struct zr_backing *backing,
 		    struct wb_batch *batch, uint64_t *blocks_written)
 {
-	int first = 0, i, ret = 0;
-	unsigned int fill = 0;
+	int bins = wb_pack(batch), bin, ret = 0;
 
-	for (i = 0; i < batch->count; i++) {
-		if (fill + batch->items[i].len > ZR_PAGE_SIZE) {
-			ret = wb_write_block(dev, backing, batch, first, i,
-					     blocks_written);
-			if (ret)
-				return ret;
-			first = i;
-			fill = 0;
-		}
-		fill += batch->items[i].len;
-	}
-	if (first < batch->count)
-		ret = wb_write_block(dev, backing, batch, first, batch->count,
-				     blocks_written);
+	for (bin = 0; bin < bins && !ret; bin++)
+		ret = wb_write_block(dev, backing, batch, bin, blocks_written);
 	return ret;
 }
 
