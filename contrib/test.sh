@@ -11,30 +11,50 @@ out=${ZRAMFS_BUILD:-"$src/build-test"}
 
 unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback tests/check_recompress"
 
+passed=0
+failed=0
+skipped=0
+
+# run_check BUILDDIR [TESTS]: make check (all tests, or only TESTS),
+# printing the logs of failures and adding up the results.
 run_check() {
-	# $1: build dir, $2: what to run (TESTS=... or empty for all)
-	if ! make -s -C "$1" check $2; then
-		for log in "$1"/tests/*.log; do
-			case $log in *test-suite.log) continue ;; esac
-			grep -q '^FAIL\|^ERROR' "${log%.log}.trs" 2>/dev/null &&
-				{ echo "==== $log"; tail -50 "$log"; }
-		done
-		return 1
+	local rc=0 trs
+	if [ $# -gt 1 ]; then
+		make -s -C "$1" check TESTS="$2" || rc=1
+	else
+		make -s -C "$1" check || rc=1
 	fi
+	for trs in "$1"/tests/*.trs; do
+		case $(sed -n 's/^:test-result: //p' "$trs") in
+		PASS) passed=$((passed + 1)) ;;
+		SKIP) skipped=$((skipped + 1)) ;;
+		*)
+			failed=$((failed + 1))
+			echo "==== ${trs%.trs}.log"
+			tail -50 "${trs%.trs}.log"
+			;;
+		esac
+	done
+	return $rc
 }
+
+summary() {
+	echo "$passed passed, $failed failed, $skipped skipped"
+}
+trap summary EXIT
 
 echo "== build (-Werror) and make check"
 "$src/contrib/build.sh" "$out/plain" --enable-werror
-run_check "$out/plain" ""
+run_check "$out/plain"
 
 echo "== unit tests under AddressSanitizer"
 "$src/contrib/build.sh" "$out/asan" --enable-sanitizer=address
-run_check "$out/asan" "TESTS=$unit_tests"
+run_check "$out/asan" "$unit_tests"
 
 echo "== unit tests under ThreadSanitizer"
 "$src/contrib/build.sh" "$out/tsan" --enable-sanitizer=thread
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	run_check "$out/tsan" "TESTS=$unit_tests"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+run_check "$out/tsan" "$unit_tests"
 
 if command -v clang >/dev/null &&
    make -s -C "$out/plain" tests/fuzz_attr >/dev/null 2>&1; then

@@ -36,6 +36,7 @@
 
 #include "zr_comp.h"
 #include "zr_control.h"
+#include "zr_unescape.h"
 #include "zramfs.h"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -54,6 +55,7 @@ struct options {
 	char *oom_score_adj;
 	int nomlock;
 	int noparallel_writes;
+	int clone_fd;
 	int foreground;
 	int help;
 	int version;
@@ -80,6 +82,20 @@ static const struct fuse_opt option_spec[] = {
 	ZRAMFS_OPT("oom_score_adj=%s", oom_score_adj),
 	ZRAMFS_OPT("nomlock", nomlock),
 	ZRAMFS_OPT("noparallel_writes", noparallel_writes),
+	ZRAMFS_OPT("clone_fd", clone_fd),
+	/* mount(8) passes these generic flags; they mean nothing here. */
+	FUSE_OPT_KEY("relatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("strictatime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("lazytime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nodiratime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("diratime", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("mand", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nomand", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("silent", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("loud", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("iversion", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noiversion", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nosymfollow", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -135,6 +151,8 @@ static void usage(const char *prog)
 	       " swap)\n"
 	       "    -o noparallel_writes   let the kernel serialise writes to"
 	       " a file\n"
+	       "    -o clone_fd            one /dev/fuse descriptor per worker"
+	       " thread\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug output (implies -f)\n"
 	       "    -h, --help             this help\n"
@@ -259,24 +277,6 @@ err_destroy:
 	return NULL;
 }
 
-/* Undoes the octal escapes (\040 for a space) of /proc/self/mountinfo. */
-static void unescape_mountinfo(char *s)
-{
-	char *out = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-					(s[3] - '0'));
-			s += 4;
-		} else {
-			*out++ = *s++;
-		}
-	}
-	*out = '\0';
-}
-
 static int is_mount_point(const char *path)
 {
 	char *line = NULL, *field, *save;
@@ -292,7 +292,7 @@ static int is_mount_point(const char *path)
 			field = strtok_r(NULL, " ", &save);
 		if (!field)
 			continue;
-		unescape_mountinfo(field);
+		zr_unescape_octal(field);
 		found = !strcmp(field, path);
 	}
 	free(line);
@@ -464,6 +464,7 @@ int main(int argc, char *argv[])
 		goto out_unmount;
 	}
 	fuse_loop_cfg_set_max_threads(loop_cfg, threads);
+	fuse_loop_cfg_set_clone_fd(loop_cfg, opts.clone_fd);
 	/* Keep every worker: a thread created under memory pressure is an
 	 * allocation on the I/O path. */
 	fuse_loop_cfg_set_idle_threads(loop_cfg, threads);
