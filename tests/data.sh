@@ -23,7 +23,6 @@ require_fuse
 command -v python3 >/dev/null || skip "no python3"
 command -v fallocate >/dev/null || skip "no fallocate"
 
-K=1024
 M=$((1024 * 1024))
 PAGE=4096
 SIZE=$((512 * M))
