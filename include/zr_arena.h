@@ -33,6 +33,13 @@ void zr_arena_free(struct zr_arena *arena, uint64_t handle);
 void *zr_arena_map(struct zr_arena *arena, uint64_t handle);
 void zr_arena_unmap(struct zr_arena *arena, uint64_t handle);
 
+/*
+ * The smallest object length that costs a whole page (zsmalloc's
+ * zs_huge_class_size): storing anything that long compressed saves
+ * nothing, so zram stores such pages raw.
+ */
+size_t zr_arena_huge_size(void);
+
 /* Bytes of memory the arena holds from the system now. */
 uint64_t zr_arena_mem_used(struct zr_arena *arena);
 

@@ -11,8 +11,6 @@
 
 #define ZR_PAGE_SHIFT 12
 #define ZR_PAGE_SIZE (1U << ZR_PAGE_SHIFT)
-/* A page that does not compress below this many bytes is stored raw. */
-#define ZR_HUGE_SIZE (ZR_PAGE_SIZE / 4 * 3)
 
 /* Aborts the daemon: only for a broken internal invariant, never for input. */
 void zr_die_at(const char *file, const char *func, int line, const char *what)

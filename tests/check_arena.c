@@ -141,6 +141,24 @@ static uint64_t rss_anon(void)
 
 /* ---- tests -------------------------------------------------------------- */
 
+/* Lengths of 3633 and up land in the first one-object-per-page class
+ * (3648): storing them compressed saves nothing, so the device stores
+ * such pages raw, as zram does with zs_huge_class_size. */
+START_TEST(test_huge_size)
+{
+	struct zr_arena *arena = zr_arena_create();
+	uint64_t h;
+
+	ck_assert_uint_eq(zr_arena_huge_size(), 3633);
+	/* One object below it shares a page-sized span with others. */
+	h = zr_arena_alloc(arena, 3632);
+	ck_assert_uint_ne(h, 0);
+	ck_assert_uint_lt(zr_arena_mem_used(arena), 2 * ZR_PAGE_SIZE);
+	zr_arena_free(arena, h);
+	zr_arena_destroy(arena);
+}
+END_TEST
+
 START_TEST(test_bad_sizes)
 {
 	struct zr_arena *arena = zr_arena_create();
@@ -219,7 +237,7 @@ START_TEST(test_boundary_sizes)
 			sizes[n++] = k * 16 + 1;
 	}
 	/* Around the huge threshold and zram's 3/4-page cutoff. */
-	sizes[n++] = ZR_HUGE_SIZE - 1;
+	sizes[n++] = zr_arena_huge_size() - 1;
 	sizes[n++] = 3633;	/* first huge size rounds to 3648 */
 	sizes[n++] = 3647;
 	sizes[n++] = 3648;
@@ -884,6 +902,7 @@ static Suite *arena_suite(void)
 
 	tc = tcase_create("basic");
 	tcase_add_test(tc, test_bad_sizes);
+	tcase_add_test(tc, test_huge_size);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_boundary_sizes);
 	tcase_add_test(tc, test_full_pages);

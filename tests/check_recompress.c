@@ -169,7 +169,8 @@ START_TEST(test_recompress_errors)
 	ck_assert_int_eq(ctl("disksize", "1M"), 0);
 	ck_assert_int_eq(ctl("recompress", "type=bogus"), -EINVAL);
 	ck_assert_int_eq(ctl("recompress", "bogus=1"), -EINVAL);
-	ck_assert_int_eq(ctl("recompress", "threshold=3072"), -EINVAL);
+	ck_assert_int_eq(ctl("recompress", "threshold=4000"), -EINVAL);
+	ck_assert_int_eq(ctl("recompress", "threshold=3072"), 0);
 	ck_assert_int_eq(ctl("recompress", "max_pages=x"), -EINVAL);
 	ck_assert_int_eq(ctl("recompress", "priority=2"), -EINVAL);
 	ck_assert_int_eq(ctl("recompress", "algo=lz4hc"), -EINVAL);

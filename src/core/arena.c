@@ -944,6 +944,27 @@ static unsigned int classes_layout(struct zr_arena *arena,
 
 /* ---- public interface ------------------------------------------------- */
 
+size_t zr_arena_huge_size(void)
+{
+	static unsigned int huge;	/* computed once; same every time */
+	unsigned int step, cached = __atomic_load_n(&huge, __ATOMIC_RELAXED);
+
+	if (cached)
+		return cached;
+	/* Walk down while sizes still get a one-object, one-page span. */
+	for (step = ZR_SIZE_STEPS; step > 1; step--) {
+		unsigned int size = (step - 1) << ZR_SIZE_SHIFT;
+
+		if (span_pages_for(size) != 1 ||
+		    (1U << ZR_PAGE_SHIFT) / size != 1)
+			break;
+	}
+	/* Lengths above the next smaller size land in the first huge class. */
+	cached = ((step - 1) << ZR_SIZE_SHIFT) + 1;
+	__atomic_store_n(&huge, cached, __ATOMIC_RELAXED);
+	return cached;
+}
+
 struct zr_arena *zr_arena_create(void)
 {
 	struct zr_arena *arena;

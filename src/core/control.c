@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zr_arena.h"
 #include "zr_attr.h"
 #include "zr_common.h"
 #include "zr_comp.h"
@@ -445,7 +446,7 @@ static int store_recompress(struct zr_device *dev, const char *buf,
 		if (ret)
 			return -EINVAL;
 	}
-	if (ret < 0 || req.threshold >= ZR_HUGE_SIZE)
+	if (ret < 0 || req.threshold >= zr_arena_huge_size())
 		return -EINVAL;
 	if (!zr_device_initialised(dev))
 		return -EINVAL;

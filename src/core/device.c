@@ -37,7 +37,8 @@
  * fails with -EIO instead of touching the new generation.
  *
  * Pages. Each 4 KiB page is stored as a fill word (same_pages), as raw
- * bytes when it does not compress below 3/4 of a page (huge_pages), or
+ * bytes when its compressed form would cost a whole arena page anyway
+ * (zr_arena_huge_size(), zram's huge_class_size; huge_pages), or
  * compressed. A full-page write compresses outside the slot lock and swaps
  * the new object in under it; a partial write holds the slot lock across
  * read-modify-write so concurrent partial writes to one page cannot lose
@@ -701,7 +702,8 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 		return 0;
 	}
 	ret = zr_comp_compress(meta->comps[0], &meta->params[0], page,
-			       ZR_PAGE_SIZE, tls_comp, ZR_HUGE_SIZE - 1);
+			       ZR_PAGE_SIZE, tls_comp,
+			       zr_arena_huge_size() - 1);
 	if (ret < 0)
 		return ret;
 	len = ret;

@@ -75,7 +75,8 @@ static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 		      const struct recomp_run *run, int *prio_out)
 {
 	unsigned int size = zr_slot_size(slot);
-	unsigned int cap = size < ZR_HUGE_SIZE ? size : ZR_HUGE_SIZE;
+	unsigned int huge = zr_arena_huge_size();
+	unsigned int cap = size < huge ? size : huge;
 	int prio = zr_slot_prio(slot) + 1;
 	int ret;
 
