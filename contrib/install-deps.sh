@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential autoconf automake libtool pkg-config \
 	libfuse3-dev fuse3 liblz4-dev libzstd-dev liburcu-dev check \
-	util-linux e2fsprogs python3 procps kmod"
+	util-linux e2fsprogs python3 procps kmod zstd"
 # Optional: clang and its fuzzer runtime for `make fuzz`; fio for the
 # benchmark.
 optional="clang libclang-rt-dev libclang-rt-14-dev fio"

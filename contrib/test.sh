@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # From a fresh Debian machine to a full test run: installs dependencies,
 # builds with -Werror and runs `make check` (unit and integration tests),
-# then the unit tests again under AddressSanitizer and ThreadSanitizer, and
-# the parser fuzzer for a short while when clang can build it.
+# then the unit tests again under AddressSanitizer and ThreadSanitizer,
+# make distcheck (with the unit tests: the integration tests already ran
+# on this build), and the parser fuzzer for a short while when clang can
+# build it.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${ZRAMFS_BUILD:-"$src/build-test"}
@@ -55,6 +57,11 @@ echo "== unit tests under ThreadSanitizer"
 "$src/contrib/build.sh" "$out/tsan" --enable-sanitizer=thread
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 run_check "$out/tsan" "$unit_tests"
+
+echo "== make distcheck (the tarball builds, installs and passes the unit tests)"
+make -s -C "$out/plain" distcheck TESTS="$unit_tests" >"$out/distcheck.log" 2>&1 ||
+	{ tail -40 "$out/distcheck.log"; exit 1; }
+grep -A2 "archives ready" "$out/distcheck.log"
 
 if command -v clang >/dev/null &&
    make -s -C "$out/plain" tests/fuzz_attr >/dev/null 2>&1; then
