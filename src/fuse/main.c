@@ -14,8 +14,9 @@
  * 4. Swap safety, in the thread that will create every worker so that
  *    workers inherit it: PR_SET_IO_FLUSHER, mlockall (current mappings
  *    now, future ones on fault), oom_score_adj.
- * 5. Serve with a bounded number of worker threads until unmounted or
- *    signalled (SIGINT, SIGTERM, SIGHUP), then unmount and free.
+ * 5. Serve with a fixed number of worker threads, all started first
+ *    (workers.c), until unmounted or signalled (SIGINT, SIGTERM, SIGHUP),
+ *    then unmount and free.
  */
 #include "config.h"
 
@@ -55,7 +56,6 @@ struct options {
 	char *oom_score_adj;
 	int nomlock;
 	int noparallel_writes;
-	int clone_fd;
 	int foreground;
 	int help;
 	int version;
@@ -82,7 +82,6 @@ static const struct fuse_opt option_spec[] = {
 	ZRAMFS_OPT("oom_score_adj=%s", oom_score_adj),
 	ZRAMFS_OPT("nomlock", nomlock),
 	ZRAMFS_OPT("noparallel_writes", noparallel_writes),
-	ZRAMFS_OPT("clone_fd", clone_fd),
 	/* mount(8) passes these generic flags; they mean nothing here. */
 	FUSE_OPT_KEY("relatime", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("strictatime", FUSE_OPT_KEY_DISCARD),
@@ -151,8 +150,6 @@ static void usage(const char *prog)
 	       " swap)\n"
 	       "    -o noparallel_writes   let the kernel serialise writes to"
 	       " a file\n"
-	       "    -o clone_fd            one /dev/fuse descriptor per worker"
-	       " thread\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug output (implies -f)\n"
 	       "    -h, --help             this help\n"
@@ -382,7 +379,6 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options opts = { 0 };
-	struct fuse_loop_config *loop_cfg;
 	struct fuse_session *se;
 	struct zramfs fs = { 0 };
 	long threads, adj;
@@ -458,20 +454,12 @@ int main(int argc, char *argv[])
 	if (make_swap_safe(&opts))
 		goto out_unmount;
 
-	loop_cfg = fuse_loop_cfg_create();
-	if (!loop_cfg) {
-		log_msg(LOG_ERR, "out of memory");
-		goto out_unmount;
-	}
-	fuse_loop_cfg_set_max_threads(loop_cfg, threads);
-	fuse_loop_cfg_set_clone_fd(loop_cfg, opts.clone_fd);
-	/* Keep every worker: a thread created under memory pressure is an
-	 * allocation on the I/O path. */
-	fuse_loop_cfg_set_idle_threads(loop_cfg, threads);
-	/* libfuse reports the signal that ended the loop as a positive
-	 * number: a clean exit. */
-	ret = fuse_session_loop_mt(se, loop_cfg) < 0 ? 1 : 0;
-	fuse_loop_cfg_destroy(loop_cfg);
+	/* Every worker is started (and inherits the swap-safety flags)
+	 * before the first request is served. */
+	ret = zramfs_serve(se, threads);
+	if (ret)
+		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
+	ret = ret ? 1 : 0;
 
 out_unmount:
 	fuse_session_unmount(se);

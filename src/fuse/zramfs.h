@@ -21,4 +21,8 @@ struct zramfs {
 
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
 
+/* Serves se with nthreads workers, all started before serving, until
+ * unmounted or signalled. 0, or a negative errno. */
+int zramfs_serve(struct fuse_session *se, unsigned int nthreads);
+
 #endif

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The worker pool: a fixed number of threads, all started before the
+ * first request is served, each with a bounded stack that is touched at
+ * start (so that, under mlockall, it is resident and locked before any
+ * request needs it).
+ *
+ * libfuse's fuse_session_loop_mt starts workers lazily, as requests pile
+ * up: creating a thread (mmap of its stack) then happens on the I/O path,
+ * possibly while the kernel is reclaiming memory by swapping to us. So
+ * zramfs runs its own loop with the low-level receive/process calls, the
+ * way libfuse's loop does: every worker inherits the start-up thread's
+ * PR_SET_IO_FLUSHER flag and has the termination signals blocked; the
+ * main thread sleeps until the session ends (unmount: the device read
+ * fails with ENODEV; a signal: libfuse's handler marks the session
+ * exited), then cancels the workers, which are cancellable only while
+ * waiting for a request.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zr_common.h"
+#include "zramfs.h"
+
+/* Stack of a worker: request handlers are shallow, buffers live in TLS
+ * or on the heap. */
+#define WORKER_STACK_SIZE (256 * 1024)
+/* Touched at start so the stack is resident and locked up front. */
+#define WORKER_STACK_TOUCH (128 * 1024)
+
+struct worker_pool {
+	struct fuse_session *se;
+	sem_t finished;		/* posted by each worker that stops */
+	int error;		/* first receive error (not ENODEV), atomic */
+};
+
+static void touch_stack(void)
+{
+	volatile char area[WORKER_STACK_TOUCH];
+
+	memset((char *)area, 0, sizeof(area));
+}
+
+static void free_buf(void *opaque)
+{
+	struct fuse_buf *buf = opaque;
+
+	free(buf->mem);
+	buf->mem = NULL;
+}
+
+static void *worker_main(void *opaque)
+{
+	struct worker_pool *pool = opaque;
+	struct fuse_buf buf;
+	int res, zero = 0;
+
+	touch_stack();
+	memset(&buf, 0, sizeof(buf));
+	pthread_cleanup_push(free_buf, &buf);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	while (!fuse_session_exited(pool->se)) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		res = fuse_session_receive_buf(pool->se, &buf);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) {
+			/* ENODEV: unmounted, the normal end. */
+			if (res < 0 && res != -ENODEV)
+				__atomic_compare_exchange_n(&pool->error, &zero,
+							    res, 0,
+							    __ATOMIC_RELAXED,
+							    __ATOMIC_RELAXED);
+			fuse_session_exit(pool->se);
+			break;
+		}
+		fuse_session_process_buf(pool->se, &buf);
+	}
+	pthread_cleanup_pop(1);
+	sem_post(&pool->finished);
+	return NULL;
+}
+
+/* Blocks the signals that end the daemon: only the main thread takes
+ * them, so that its wait is interrupted. */
+static void block_exit_signals(int how, sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(how, &set, old);
+}
+
+int zramfs_serve(struct fuse_session *se, unsigned int nthreads)
+{
+	struct worker_pool pool = { .se = se };
+	pthread_t *threads = calloc(nthreads, sizeof(*threads));
+	unsigned int started = 0, i;
+	pthread_attr_t attr;
+	sigset_t old;
+
+	if (!threads)
+		return -ENOMEM;
+	sem_init(&pool.finished, 0, 0);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+	block_exit_signals(SIG_BLOCK, &old);
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&threads[i], &attr, worker_main, &pool))
+			break;
+		started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (started < nthreads)
+		fuse_session_exit(se);
+
+	/* Until a worker saw the end, or a signal handler set it (the
+	 * signal interrupts the wait). */
+	while (!fuse_session_exited(se))
+		sem_wait(&pool.finished);
+
+	for (i = 0; i < started; i++)
+		pthread_cancel(threads[i]);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	sem_destroy(&pool.finished);
+	free(threads);
+	if (started < nthreads)
+		return -EAGAIN;
+	return pool.error;
+}
