@@ -82,16 +82,20 @@ int zr_device_has_backing(struct zr_device *dev);
 void zr_device_set_compressed_writeback(struct zr_device *dev, int on);
 int zr_device_compressed_writeback(struct zr_device *dev);
 
-enum zr_wb_mode {
-	ZR_WB_ALL,		/* page_index= / page_indexes=: any page */
-	ZR_WB_IDLE,
-	ZR_WB_HUGE,
-	ZR_WB_HUGE_IDLE,
-	ZR_WB_INCOMPRESSIBLE,
+/*
+ * Which stored pages a writeback or recompress request selects (zram's
+ * post-processing modes). Recompress takes all but INCOMPRESSIBLE.
+ */
+enum zr_pp_mode {
+	ZR_PP_ALL,		/* any page (writeback page_index=, ...) */
+	ZR_PP_IDLE,
+	ZR_PP_HUGE,
+	ZR_PP_HUGE_IDLE,
+	ZR_PP_INCOMPRESSIBLE,
 };
 
 struct zr_wb_request {
-	enum zr_wb_mode mode;
+	enum zr_pp_mode mode;
 	uint64_t lo;		/* first page index */
 	uint64_t hi;		/* last page index, inclusive */
 	int whole_device;	/* lo and hi ignored: every page */
@@ -107,15 +111,8 @@ struct zr_wb_request {
 int zr_device_writeback(struct zr_device *dev,
 			const struct zr_wb_request *reqs, int count);
 
-enum zr_recomp_mode {
-	ZR_RECOMP_ALL,
-	ZR_RECOMP_IDLE,
-	ZR_RECOMP_HUGE,
-	ZR_RECOMP_HUGE_IDLE,
-};
-
 struct zr_recomp_request {
-	enum zr_recomp_mode mode;
+	enum zr_pp_mode mode;	/* not ZR_PP_INCOMPRESSIBLE */
 	uint64_t threshold;	/* only objects of at least this size; 0 all */
 	uint64_t max_pages;	/* stop after this many; 0 = no limit */
 	int prio_min;		/* first priority to try (>= 1) */

@@ -17,6 +17,8 @@
 #include "zr_arena.h"
 #include "zr_common.h"
 
+#include "check_helpers.h"
+
 #ifndef ZR_HAVE_UTIL
 void zr_die_at(const char *file, const char *func, int line, const char *what)
 {
@@ -933,11 +935,5 @@ static Suite *arena_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(arena_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(arena_suite());
 }

@@ -13,6 +13,8 @@
 
 #include "zr_attr.h"
 
+#include "check_helpers.h"
+
 #define CANARY_U64 0xdeadbeefcafef00dULL
 #define CANARY_INT 0x5a5a5a5a
 
@@ -1167,11 +1169,5 @@ static Suite *attr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(attr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(attr_suite());
 }

@@ -19,6 +19,8 @@
 #include "zr_device.h"
 #include "zr_host.h"
 
+#include "check_helpers.h"
+
 #define MIB (1024ULL * 1024)
 #define PAGE ZR_PAGE_SIZE
 
@@ -27,16 +29,6 @@ static const char *const words[] = {
 	"device", "the", "of", "and", "struct", "return", "int", "static",
 	"void", "if", "for", "while", "0x7fff", "NULL", "const", "char",
 };
-
-static __thread uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* Text-like data that compresses about 2-4x, different for each seed. */
 static void fill_text(unsigned char *buf, size_t len, uint64_t seed)
@@ -575,11 +567,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(core_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(core_suite());
 }

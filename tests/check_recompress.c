@@ -18,18 +18,10 @@
 #include "zr_device.h"
 #include "zr_host.h"
 
+#include "check_helpers.h"
+
 #define PAGE ZR_PAGE_SIZE
 #define NPAGES 256
-
-static __thread uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 static const char *const vocabulary[] = {
 	"struct page *page = alloc_page(GFP_KERNEL);\n",
@@ -184,7 +176,7 @@ START_TEST(test_recompress_mixed_slots)
 	uint64_t before, after;
 	int64_t replaced;
 	struct zr_recomp_request req = {
-		.mode = ZR_RECOMP_ALL, .prio_min = 1, .prio_max = 4,
+		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 4,
 	};
 
 	ck_assert_int_eq(ctl("recomp_algorithm", "algo=zstd"), 0);
@@ -216,7 +208,7 @@ END_TEST
 START_TEST(test_recompress_threshold_and_idle)
 {
 	struct zr_recomp_request req = {
-		.mode = ZR_RECOMP_ALL, .prio_min = 1, .prio_max = 2,
+		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 2,
 		.threshold = 3000,
 	};
 	unsigned char page[PAGE];
@@ -230,7 +222,7 @@ START_TEST(test_recompress_threshold_and_idle)
 	ck_assert_uint_eq(zr_device_incompressible_pages(dev0()), NPAGES / 16);
 	/* idle: only pages marked and not touched since. */
 	req.threshold = 0;
-	req.mode = ZR_RECOMP_IDLE;
+	req.mode = ZR_PP_IDLE;
 	ck_assert_int_eq(zr_device_mark_idle(dev0(), 0), 0);
 	ck_assert_int_eq(zr_device_read(dev0(), page, PAGE, 0), PAGE);
 	ck_assert_int_eq(zr_device_read(dev0(), page, PAGE, PAGE), PAGE);
@@ -345,11 +337,5 @@ static Suite *recompress_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(recompress_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(recompress_suite());
 }

@@ -19,20 +19,12 @@
 #include "zr_common.h"
 #include "zr_device.h"
 
+#include "check_helpers.h"
+
 #define PAGE ZR_PAGE_SIZE
 #define NPAGES 256
 
 static char backing_path[64];
-
-static __thread uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
 
 /* Page n's content: text-like (compresses ~3x) or, if raw, random. */
 static void page_fill(unsigned char *page, uint64_t n, int raw)
@@ -109,7 +101,7 @@ static void verify_all(struct zr_device *dev)
 	}
 }
 
-static int writeback(struct zr_device *dev, enum zr_wb_mode mode,
+static int writeback(struct zr_device *dev, enum zr_pp_mode mode,
 		     uint64_t lo, uint64_t hi, int whole)
 {
 	struct zr_wb_request req = {
@@ -166,15 +158,15 @@ START_TEST(test_writeback_errors)
 {
 	struct zr_device *dev = zr_device_create(0);
 
-	ck_assert_int_eq(writeback(dev, ZR_WB_IDLE, 0, 0, 1), -EINVAL);
+	ck_assert_int_eq(writeback(dev, ZR_PP_IDLE, 0, 0, 1), -EINVAL);
 	ck_assert_int_eq(zr_device_init(dev, NPAGES * PAGE), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_IDLE, 0, 0, 1), -ENODEV);
+	ck_assert_int_eq(writeback(dev, ZR_PP_IDLE, 0, 0, 1), -ENODEV);
 	make_backing(16);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, NPAGES, NPAGES, 0),
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, NPAGES, NPAGES, 0),
 			 -ERANGE);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 3, 2, 0), -ERANGE);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 3, 2, 0), -ERANGE);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0), 0);
 	zr_device_destroy(dev);
 	drop_backing();
 }
@@ -196,7 +188,7 @@ START_TEST(test_idle_writeback_after_init)
 	/* Touch two pages: no longer idle, so they stay in memory. */
 	ck_assert_int_eq(zr_device_read(dev, page, 10, 5 * PAGE), 10);
 	ck_assert_int_eq(zr_device_read(dev, page, 10, 6 * PAGE), 10);
-	ck_assert_int_eq(writeback(dev, ZR_WB_IDLE, 0, 0, 1), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_IDLE, 0, 0, 1), 0);
 	zr_device_mm_stat(dev, &after);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, NPAGES - 2);
@@ -226,19 +218,19 @@ START_TEST(test_huge_and_index_modes)
 	make_backing(NPAGES);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
 	/* huge_idle: nothing is idle yet. */
-	ck_assert_int_eq(writeback(dev, ZR_WB_HUGE_IDLE, 0, 0, 1), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_HUGE_IDLE, 0, 0, 1), 0);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_HUGE, 0, 0, 1), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_HUGE, 0, 0, 1), 0);
 	zr_device_bd_stat(dev, &bd);
 	zr_device_mm_stat(dev, &mm);
 	ck_assert_uint_eq(bd.bd_count, NPAGES / 8);
 	ck_assert_uint_eq(mm.huge_pages, 0);
 	ck_assert_uint_eq(mm.huge_pages_since, NPAGES / 8);
 	/* incompressible: only pages recompression flagged; none here. */
-	ck_assert_int_eq(writeback(dev, ZR_WB_INCOMPRESSIBLE, 0, 0, 1), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, 0, 0), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 16, 19, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_INCOMPRESSIBLE, 0, 0, 1), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, 0, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 16, 19, 0), 0);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, NPAGES / 8 + 1 + 4);
 	verify_all(dev);
@@ -256,14 +248,14 @@ START_TEST(test_limit)
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
 	zr_device_set_wb_limit(dev, 3);
 	zr_device_set_wb_limit_enable(dev, 1);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0), -EIO);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0), -EIO);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, 3);
 	ck_assert_uint_eq(zr_device_wb_limit(dev), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0), -EIO);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0), -EIO);
 	/* Disabled, the limit no longer applies. */
 	zr_device_set_wb_limit_enable(dev, 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0), 0);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, NPAGES);
 	verify_all(dev);
@@ -280,7 +272,7 @@ START_TEST(test_store_full_keeps_pages)
 
 	make_backing(10);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0),
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0),
 			 -ENOSPC);
 	zr_device_bd_stat(dev, &bd);
 	zr_device_mm_stat(dev, &mm);
@@ -301,7 +293,7 @@ START_TEST(test_block_reuse)
 
 	make_backing(4);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, 3, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, 3, 0), 0);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, 4);
 	/* Overwrite page 0 and discard page 1: their blocks are free. */
@@ -323,7 +315,7 @@ START_TEST(test_block_reuse)
 	ck_assert_int_eq(zr_device_read(dev, page, PAGE, 2 * PAGE), PAGE);
 	ck_assert_mem_eq(page, out, PAGE);
 	/* The freed blocks take new pages. */
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 4, 6, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 4, 6, 0), 0);
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_count, 4);
 	ck_assert_int_eq(zr_device_read(dev, page, PAGE, PAGE), PAGE);
@@ -347,7 +339,7 @@ START_TEST(test_compressed_writeback)
 	make_backing(NPAGES);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
 	zr_device_set_compressed_writeback(dev, 1);
-	ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0), 0);
+	ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0), 0);
 	zr_device_bd_stat(dev, &bd);
 	/* Raw pages take a block each; text pages pack several per block. */
 	ck_assert_uint_gt(bd.bd_count, NPAGES / 8);
@@ -415,7 +407,7 @@ START_TEST(test_writeback_races_writers)
 	}
 	for (rounds = 0; rounds < 200; rounds++) {
 		zr_device_set_compressed_writeback(dev, rounds % 2);
-		ck_assert_int_eq(writeback(dev, ZR_WB_ALL, 0, NPAGES - 1, 0),
+		ck_assert_int_eq(writeback(dev, ZR_PP_ALL, 0, NPAGES - 1, 0),
 				 0);
 	}
 	for (i = 0; i < 2; i++) {
@@ -456,11 +448,5 @@ static Suite *writeback_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(writeback_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(writeback_suite());
 }

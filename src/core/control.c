@@ -100,6 +100,32 @@ static int read_dict(const char *path, void **out, size_t *size)
 	return 0;
 }
 
+/* Is the token (len bytes, not NUL-terminated) exactly word? */
+static int token_is(const char *tok, size_t len, const char *word)
+{
+	return strlen(word) == len && !memcmp(tok, word, len);
+}
+
+/*
+ * zram's post-processing modes: "idle", "huge", "huge_idle", and for
+ * writeback only "incompressible". -EINVAL for anything else.
+ */
+static int pp_mode(const char *word, size_t len, int incompressible_ok,
+		   enum zr_pp_mode *mode)
+{
+	if (token_is(word, len, "idle"))
+		*mode = ZR_PP_IDLE;
+	else if (token_is(word, len, "huge"))
+		*mode = ZR_PP_HUGE;
+	else if (token_is(word, len, "huge_idle"))
+		*mode = ZR_PP_HUGE_IDLE;
+	else if (incompressible_ok && token_is(word, len, "incompressible"))
+		*mode = ZR_PP_INCOMPRESSIBLE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* "algo=NAME": the priority whose algorithm that is, or -EINVAL. */
 static int priority_of(struct zr_device *dev, const char *name, size_t len)
 {
@@ -118,21 +144,20 @@ static int store_algorithm_params(struct zr_device *dev, const char *buf,
 	struct zr_kv_iter it;
 	size_t dict_size = 0;
 	void *dict = NULL;
-	int ret;
+	int more, ret = 0;
 
 	zr_kv_init(&it, buf, len);
-	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
-		ret = 0;
+	while ((more = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
 		if (!val || !val_len)
 			return -EINVAL;
-		if (key_len == 8 && !memcmp(key, "priority", 8)) {
+		if (token_is(key, key_len, "priority")) {
 			ret = zr_parse_int(val, val_len, &prio);
-		} else if (key_len == 5 && !memcmp(key, "level", 5)) {
+		} else if (token_is(key, key_len, "level")) {
 			ret = zr_parse_int(val, val_len, &level);
-		} else if (key_len == 4 && !memcmp(key, "algo", 4)) {
+		} else if (token_is(key, key_len, "algo")) {
 			algo = val;
 			algo_len = val_len;
-		} else if (key_len == 4 && !memcmp(key, "dict", 4)) {
+		} else if (token_is(key, key_len, "dict")) {
 			ret = zr_attr_cstr(val, val_len, dict_path,
 					   sizeof(dict_path));
 		} else {
@@ -141,8 +166,8 @@ static int store_algorithm_params(struct zr_device *dev, const char *buf,
 		if (ret)
 			return ret;
 	}
-	if (ret < 0)
-		return ret;
+	if (more < 0)
+		return more;
 	if (algo)
 		prio = priority_of(dev, algo, algo_len);
 	if (prio < 0 || prio > 3)
@@ -217,29 +242,6 @@ static int store_backing_dev(struct zr_device *dev, const char *buf,
 /* Longest list of requests one writeback write may carry. */
 #define WB_MAX_REQUESTS 64
 
-static int writeback_mode(const char *word, size_t len, enum zr_wb_mode *mode)
-{
-	static const struct {
-		const char *name;
-		enum zr_wb_mode mode;
-	} modes[] = {
-		{ "idle", ZR_WB_IDLE },
-		{ "huge", ZR_WB_HUGE },
-		{ "huge_idle", ZR_WB_HUGE_IDLE },
-		{ "incompressible", ZR_WB_INCOMPRESSIBLE },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		if (strlen(modes[i].name) == len &&
-		    !memcmp(word, modes[i].name, len)) {
-			*mode = modes[i].mode;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 /* One writeback token: "MODE", "type=MODE", "page_index=N" or
  * "page_indexes=LO-HI". */
 static int writeback_token(const char *key, size_t key_len, const char *val,
@@ -248,20 +250,20 @@ static int writeback_token(const char *key, size_t key_len, const char *val,
 	memset(req, 0, sizeof(*req));
 	if (!val || !val_len) {
 		req->whole_device = 1;
-		return writeback_mode(key, key_len, &req->mode);
+		return pp_mode(key, key_len, 1, &req->mode);
 	}
-	if (key_len == 4 && !memcmp(key, "type", 4)) {
+	if (token_is(key, key_len, "type")) {
 		req->whole_device = 1;
-		return writeback_mode(val, val_len, &req->mode);
+		return pp_mode(val, val_len, 1, &req->mode);
 	}
-	req->mode = ZR_WB_ALL;
-	if (key_len == 10 && !memcmp(key, "page_index", 10)) {
+	req->mode = ZR_PP_ALL;
+	if (token_is(key, key_len, "page_index")) {
 		if (zr_parse_u64(val, val_len, &req->lo))
 			return -EINVAL;
 		req->hi = req->lo;
 		return 0;
 	}
-	if (key_len == 12 && !memcmp(key, "page_indexes", 12))
+	if (token_is(key, key_len, "page_indexes"))
 		return zr_parse_range(val, val_len, &req->lo, &req->hi);
 	return -EINVAL;
 }
@@ -272,7 +274,7 @@ static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
 	const char *key, *val;
 	size_t key_len, val_len;
 	struct zr_kv_iter it;
-	int ret, count = 0;
+	int more, ret, count = 0;
 
 	/* zram's order: not initialised, then no backing device. */
 	if (!zr_device_initialised(dev))
@@ -280,8 +282,7 @@ static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
 	if (!zr_device_has_backing(dev))
 		return -ENODEV;
 	zr_kv_init(&it, buf, len);
-	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
-		ret = 0;
+	while ((more = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
 		if (count == WB_MAX_REQUESTS)
 			return -EINVAL;
 		ret = writeback_token(key, key_len, val, val_len,
@@ -289,7 +290,7 @@ static int store_writeback(struct zr_device *dev, const char *buf, size_t len)
 		if (ret)
 			return ret;
 	}
-	if (ret < 0 || !count)
+	if (more < 0 || !count)
 		return -EINVAL;
 	return zr_device_writeback(dev, reqs, count);
 }
@@ -368,23 +369,22 @@ static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
 	const char *key, *val, *algo = NULL;
 	size_t key_len, val_len, algo_len = 0;
 	struct zr_kv_iter it;
-	int ret, comp, prio = 1;
+	int more, ret, comp, prio = 1;
 
 	zr_kv_init(&it, buf, len);
-	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
-		ret = 0;
+	while ((more = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
 		if (!val || !val_len)
 			return -EINVAL;
-		if (key_len == 4 && !memcmp(key, "algo", 4)) {
+		if (token_is(key, key_len, "algo")) {
 			algo = val;
 			algo_len = val_len;
-		} else if (key_len == 8 && !memcmp(key, "priority", 8)) {
+		} else if (token_is(key, key_len, "priority")) {
 			ret = zr_parse_int(val, val_len, &prio);
 			if (ret)
 				return ret;
 		}
 	}
-	if (ret < 0 || !algo)
+	if (more < 0 || !algo)
 		return -EINVAL;
 	comp = zr_comp_find(algo, algo_len);
 	if (comp < 0 || prio < 1 || prio > 3)
@@ -392,47 +392,32 @@ static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
 	return zr_device_set_recomp_algorithm(dev, prio, comp);
 }
 
-static int recompress_mode(const char *val, size_t len,
-			   enum zr_recomp_mode *mode)
-{
-	if (len == 4 && !memcmp(val, "idle", 4))
-		*mode = ZR_RECOMP_IDLE;
-	else if (len == 4 && !memcmp(val, "huge", 4))
-		*mode = ZR_RECOMP_HUGE;
-	else if (len == 9 && !memcmp(val, "huge_idle", 9))
-		*mode = ZR_RECOMP_HUGE_IDLE;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static int store_recompress(struct zr_device *dev, const char *buf,
 			    size_t len)
 {
 	struct zr_recomp_request req = {
-		.mode = ZR_RECOMP_ALL, .prio_min = 1, .prio_max = 4,
+		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 4,
 	};
 	const char *key, *val, *algo = NULL;
 	size_t key_len, val_len, algo_len = 0;
 	struct zr_kv_iter it;
 	int64_t done;
-	int ret, prio;
+	int more, ret = 0, prio;
 
 	zr_kv_init(&it, buf, len);
-	while ((ret = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
-		ret = 0;
+	while ((more = zr_kv_next(&it, &key, &key_len, &val, &val_len)) > 0) {
 		if (!val || !val_len)
 			return -EINVAL;
-		if (key_len == 4 && !memcmp(key, "type", 4)) {
-			ret = recompress_mode(val, val_len, &req.mode);
-		} else if (key_len == 9 && !memcmp(key, "max_pages", 9)) {
+		if (token_is(key, key_len, "type")) {
+			ret = pp_mode(val, val_len, 0, &req.mode);
+		} else if (token_is(key, key_len, "max_pages")) {
 			ret = zr_parse_u64(val, val_len, &req.max_pages);
-		} else if (key_len == 9 && !memcmp(key, "threshold", 9)) {
+		} else if (token_is(key, key_len, "threshold")) {
 			ret = zr_parse_u64(val, val_len, &req.threshold);
-		} else if (key_len == 4 && !memcmp(key, "algo", 4)) {
+		} else if (token_is(key, key_len, "algo")) {
 			algo = val;
 			algo_len = val_len;
-		} else if (key_len == 8 && !memcmp(key, "priority", 8)) {
+		} else if (token_is(key, key_len, "priority")) {
 			ret = zr_parse_int(val, val_len, &prio);
 			if (!ret && (prio < 1 || prio > 3))
 				ret = -EINVAL;
@@ -446,7 +431,7 @@ static int store_recompress(struct zr_device *dev, const char *buf,
 		if (ret)
 			return -EINVAL;
 	}
-	if (ret < 0 || req.threshold >= zr_arena_huge_size())
+	if (more < 0 || req.threshold >= zr_arena_huge_size())
 		return -EINVAL;
 	if (!zr_device_initialised(dev))
 		return -EINVAL;
@@ -534,8 +519,7 @@ int zr_ctl_attr_find(const char *name, size_t len)
 	int i;
 
 	for (i = 0; i < zr_ctl_attr_count(); i++)
-		if (strlen(attrs[i].name) == len &&
-		    !memcmp(attrs[i].name, name, len))
+		if (token_is(name, len, attrs[i].name))
 			return i;
 	return -1;
 }

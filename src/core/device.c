@@ -63,8 +63,8 @@
 #include "zr_common.h"
 
 /* Scratch buffers of the calling thread: bounded, never freed early. */
-static __thread unsigned char tls_page[ZR_PAGE_SIZE];
-static __thread unsigned char tls_comp[ZR_PAGE_SIZE];
+__thread unsigned char zr_scratch_page[ZR_PAGE_SIZE];
+__thread unsigned char zr_scratch_comp[ZR_PAGE_SIZE];
 /* A block fetched from the backing store: aligned for O_DIRECT. */
 static __thread unsigned char tls_fetch[ZR_PAGE_SIZE]
 	__attribute__((aligned(ZR_PAGE_SIZE)));
@@ -227,6 +227,7 @@ static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
 			goto err_free_meta;
 	}
 	meta->born = monotonic_seconds();
+	meta->huge_size = zr_arena_huge_size();
 	if (meta->nr_chunks > SIZE_MAX / sizeof(*meta->chunks))
 		goto err_free_meta;
 	meta->chunks = calloc(meta->nr_chunks, sizeof(*meta->chunks));
@@ -504,7 +505,6 @@ static void for_each_stored_slot(struct zr_meta *meta,
 struct idle_args {
 	int all;		/* mark every stored page */
 	uint32_t cutoff;	/* else: pages last accessed before this */
-	uint64_t count;
 };
 
 static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
@@ -520,13 +520,30 @@ static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 		zr_slot_set_flag(slot, ZR_SLOT_IDLE);
 }
 
-static void count_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
-			    void *opaque)
-{
-	struct idle_args *args = opaque;
+/* Counts the stored pages carrying flag; arg points to a
+ * struct flag_count. */
+struct flag_count {
+	uint64_t flag;
+	uint64_t count;
+};
 
-	if (zr_slot_test(slot, ZR_SLOT_IDLE))
-		args->count++;
+static void count_flagged_slot(struct zr_meta *meta, struct zr_slot *slot,
+			       void *opaque)
+{
+	struct flag_count *fc = opaque;
+
+	fc->count += zr_slot_test(slot, fc->flag);
+}
+
+static uint64_t count_flagged(struct zr_device *dev, uint64_t flag)
+{
+	struct zr_meta *meta = zr_meta_get(dev);
+	struct flag_count fc = { .flag = flag };
+
+	if (meta)
+		for_each_stored_slot(meta, count_flagged_slot, &fc);
+	zr_meta_put();
+	return fc.count;
 }
 
 int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
@@ -549,13 +566,12 @@ int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
 
 uint64_t zr_device_idle_pages(struct zr_device *dev)
 {
-	struct zr_meta *meta = zr_meta_get(dev);
-	struct idle_args args = { 0 };
+	return count_flagged(dev, ZR_SLOT_IDLE);
+}
 
-	if (meta)
-		for_each_stored_slot(meta, count_idle_slot, &args);
-	zr_meta_put();
-	return args.count;
+uint64_t zr_device_incompressible_pages(struct zr_device *dev)
+{
+	return count_flagged(dev, ZR_SLOT_INCOMPRESSIBLE);
 }
 
 void zr_device_pin(struct zr_device *dev)
@@ -692,7 +708,7 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 			    const void *page, struct page_object *obj)
 {
 	uint64_t limit, used;
-	const void *bytes = tls_comp;
+	const void *bytes = zr_scratch_comp;
 	size_t len;
 	void *dst;
 	int ret;
@@ -702,8 +718,8 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 		return 0;
 	}
 	ret = zr_comp_compress(meta->comps[0], &meta->params[0], page,
-			       ZR_PAGE_SIZE, tls_comp,
-			       zr_arena_huge_size() - 1);
+			       ZR_PAGE_SIZE, zr_scratch_comp,
+			       meta->huge_size - 1);
 	if (ret < 0)
 		return ret;
 	len = ret;
@@ -816,34 +832,43 @@ static struct zr_meta *meta_get_gen(struct zr_device *dev, uint64_t gen)
 }
 
 /*
- * Re-checks, after a fetch from the backing store, that the slot still
- * holds the block that was read; if so decodes it into page and accounts
- * the read. Returns 1 when page is the data, 0 to retry, -EIO if the
- * device was reset, or a decode error.
+ * Slot lock held, after a fetch from the backing store: if the slot still
+ * holds the block that was read (ref), decodes it into page and accounts
+ * the read. Returns 1 when page is the data, 0 when the slot changed
+ * meanwhile (fetch again), or the fetch's or the decode's error.
  */
+static int wb_decode_current(struct zr_meta *meta, struct zr_slot *slot,
+			     const struct zr_wb_ref *ref, int fetch_ret,
+			     void *page)
+{
+	int ret;
+
+	if (!zr_wb_ref_current(slot, ref))
+		return 0;
+	ret = fetch_ret ? fetch_ret : zr_wb_decode(meta, ref, tls_fetch, page);
+	if (ret) {
+		zr_stat_inc(&meta->stats.failed_reads);
+		return ret;
+	}
+	zr_stat_inc(&meta->stats.bd_reads);
+	zr_slot_touch(slot, zr_meta_now(meta));
+	return 1;
+}
+
+/* wb_decode_current in a new read-side section; -EIO after a reset. */
 static int wb_fetch_confirm(struct zr_device *dev, uint64_t gen,
 			    uint64_t index, const struct zr_wb_ref *ref,
 			    int fetch_ret, void *page)
 {
 	struct zr_meta *meta = meta_get_gen(dev, gen);
 	struct zr_slot *slot;
-	int ret = 0;
+	int ret;
 
 	if (!meta)
 		return -EIO;
 	slot = zr_slot_lookup(meta, index);
 	zr_slot_lock(slot);
-	if (zr_wb_ref_current(slot, ref)) {
-		ret = fetch_ret ? fetch_ret :
-			zr_wb_decode(meta, ref, tls_fetch, page);
-		if (ret) {
-			zr_stat_inc(&meta->stats.failed_reads);
-		} else {
-			zr_stat_inc(&meta->stats.bd_reads);
-			zr_slot_touch(slot, zr_meta_now(meta));
-			ret = 1;
-		}
-	}
+	ret = wb_decode_current(meta, slot, ref, fetch_ret, page);
 	zr_slot_unlock(slot);
 	zr_meta_put();
 	return ret;
@@ -936,12 +961,12 @@ retry:
 	ret = 0;
 	if (!src && !zr_slot_allocated(slot))
 		goto out_unlock;
-	if (fetched && zr_wb_ref_current(slot, &ref)) {
-		ret = zr_wb_decode(meta, &ref, tls_fetch, tls_page);
-		zr_stat_inc(ret ? &meta->stats.failed_reads :
-				  &meta->stats.bd_reads);
-	} else
-		ret = slot_load(meta, slot, tls_page, &ref);
+	if (fetched)
+		ret = wb_decode_current(meta, slot, &ref, 0, zr_scratch_page);
+	if (ret == 1)
+		ret = 0;	/* the fetched page is still the slot's */
+	else if (!ret)
+		ret = slot_load(meta, slot, zr_scratch_page, &ref);
 	if (ret == ZR_IN_BACKING) {
 		zr_slot_unlock(slot);
 		zr_meta_put();
@@ -954,14 +979,14 @@ retry:
 	if (ret)
 		goto out_unlock;
 	if (src)
-		memcpy(tls_page + in_page, src, len);
+		memcpy(zr_scratch_page + in_page, src, len);
 	else
-		memset(tls_page + in_page, 0, len);
-	if (!src && page_same_filled(tls_page, &fill) && !fill) {
+		memset(zr_scratch_page + in_page, 0, len);
+	if (!src && page_same_filled(zr_scratch_page, &fill) && !fill) {
 		zr_slot_release(meta, slot);
 		goto out_unlock;
 	}
-	ret = page_object_make(dev, meta, tls_page, &obj);
+	ret = page_object_make(dev, meta, zr_scratch_page, &obj);
 	if (!ret)
 		slot_install(meta, slot, &obj);
 	else
@@ -1024,8 +1049,8 @@ ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
 		if (chunk == ZR_PAGE_SIZE) {
 			err = read_page(dev, gen, index, dst + done);
 		} else {
-			err = read_page(dev, gen, index, tls_page);
-			memcpy(dst + done, tls_page + in_page, chunk);
+			err = read_page(dev, gen, index, zr_scratch_page);
+			memcpy(dst + done, zr_scratch_page + in_page, chunk);
 		}
 		if (err)
 			return err;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "zr_backing.h"
+#include "zr_common.h"
 #include "zr_comp.h"
 #include "zr_device.h"
 #include "zr_rcu.h"
@@ -51,6 +52,7 @@ struct zr_meta {
 	int comps[ZR_MAX_PRIO];		/* zr_comp_id, or ZR_COMP_NONE */
 	struct zr_comp_params params[ZR_MAX_PRIO];	/* prepared */
 	time_t born;			/* CLOCK_MONOTONIC seconds at init */
+	unsigned int huge_size;		/* zr_arena_huge_size(): store raw */
 	struct zr_stats stats;
 };
 
@@ -71,6 +73,14 @@ struct zr_device {
 	int pp_busy;			/* atomic: writeback or recompress */
 };
 
+/*
+ * Per-thread scratch pages of the I/O and post-processing paths (one page
+ * being modified, one compressed result). Used only with a slot lock held
+ * or between two page operations, never across a call that uses them.
+ */
+extern __thread unsigned char zr_scratch_page[ZR_PAGE_SIZE];
+extern __thread unsigned char zr_scratch_comp[ZR_PAGE_SIZE];
+
 /* Enters a read-side section and returns the published meta (or NULL). */
 static inline struct zr_meta *zr_meta_get(struct zr_device *dev)
 {
@@ -81,6 +91,38 @@ static inline struct zr_meta *zr_meta_get(struct zr_device *dev)
 static inline void zr_meta_put(void)
 {
 	zr_rcu_read_unlock();
+}
+
+/*
+ * Slot lock held: does mode select the slot? Only pages held compressed
+ * or raw in the arena qualify (not same-filled, not written back).
+ */
+static inline int zr_slot_pp_selected(const struct zr_slot *slot,
+				      enum zr_pp_mode mode)
+{
+	uint64_t state = zr_slot_state(slot);
+	uint64_t need = 0;
+
+	if (!(state & ZR_SLOT_SIZE_MASK) ||
+	    (state & (ZR_SLOT_WB | ZR_SLOT_SAME)))
+		return 0;
+	switch (mode) {
+	case ZR_PP_ALL:
+		break;
+	case ZR_PP_IDLE:
+		need = ZR_SLOT_IDLE;
+		break;
+	case ZR_PP_HUGE:
+		need = ZR_SLOT_HUGE;
+		break;
+	case ZR_PP_HUGE_IDLE:
+		need = ZR_SLOT_HUGE | ZR_SLOT_IDLE;
+		break;
+	case ZR_PP_INCOMPRESSIBLE:
+		need = ZR_SLOT_INCOMPRESSIBLE;
+		break;
+	}
+	return (state & need) == need;
 }
 
 /* The slot of index, or NULL if its chunk was never written. RCU held. */

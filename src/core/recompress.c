@@ -25,9 +25,6 @@
 
 #define RECOMP_BATCH 64
 
-static __thread unsigned char tls_page[ZR_PAGE_SIZE];
-static __thread unsigned char tls_comp[ZR_PAGE_SIZE];
-
 struct recomp_run {
 	const struct zr_recomp_request *req;
 	int prio_max;		/* one past the last priority tried */
@@ -39,44 +36,23 @@ struct recomp_run {
 /* Slot lock held: is the slot a candidate for this request? */
 static int recomp_eligible(struct zr_slot *slot, const struct recomp_run *run)
 {
-	uint64_t state = zr_slot_state(slot);
-	unsigned int size = state & ZR_SLOT_SIZE_MASK;
-
-	if (!size || (state & (ZR_SLOT_WB | ZR_SLOT_SAME | ZR_SLOT_PP |
-			       ZR_SLOT_INCOMPRESSIBLE)))
+	if (!zr_slot_pp_selected(slot, run->req->mode) ||
+	    zr_slot_test(slot, ZR_SLOT_PP | ZR_SLOT_INCOMPRESSIBLE))
 		return 0;
-	switch (run->req->mode) {
-	case ZR_RECOMP_IDLE:
-		if (!(state & ZR_SLOT_IDLE))
-			return 0;
-		break;
-	case ZR_RECOMP_HUGE:
-		if (!(state & ZR_SLOT_HUGE))
-			return 0;
-		break;
-	case ZR_RECOMP_HUGE_IDLE:
-		if ((state & (ZR_SLOT_HUGE | ZR_SLOT_IDLE)) !=
-		    (ZR_SLOT_HUGE | ZR_SLOT_IDLE))
-			return 0;
-		break;
-	case ZR_RECOMP_ALL:
-		break;
-	}
-	if (run->req->threshold && size < run->req->threshold)
+	if (run->req->threshold && zr_slot_size(slot) < run->req->threshold)
 		return 0;
 	/* Already compressed by the last algorithm allowed. */
 	return zr_slot_prio(slot) + 1 < (unsigned int)run->prio_max;
 }
 
-/* Slot lock held: compresses tls_page with the first allowed algorithm
+/* Slot lock held: compresses zr_scratch_page with the first allowed algorithm
  * that beats the current size. Returns the new length (0: none did) and
  * its priority in *prio_out, or a negative errno. */
 static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 		      const struct recomp_run *run, int *prio_out)
 {
 	unsigned int size = zr_slot_size(slot);
-	unsigned int huge = zr_arena_huge_size();
-	unsigned int cap = size < huge ? size : huge;
+	unsigned int cap = size < meta->huge_size ? size : meta->huge_size;
 	int prio = zr_slot_prio(slot) + 1;
 	int ret;
 
@@ -86,7 +62,7 @@ static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 		if (meta->comps[prio] == ZR_COMP_NONE)
 			continue;
 		ret = zr_comp_compress(meta->comps[prio], &meta->params[prio],
-				       tls_page, ZR_PAGE_SIZE, tls_comp,
+				       zr_scratch_page, ZR_PAGE_SIZE, zr_scratch_comp,
 				       cap - 1);
 		if (ret) {
 			*prio_out = prio;
@@ -109,9 +85,9 @@ static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 
 	obj = zr_arena_map(meta->arena, slot->handle);
 	if (huge)
-		memcpy(tls_page, obj, ZR_PAGE_SIZE);
+		memcpy(zr_scratch_page, obj, ZR_PAGE_SIZE);
 	else
-		ret = zr_slot_decompress(meta, slot, obj, old_size, tls_page);
+		ret = zr_slot_decompress(meta, slot, obj, old_size, zr_scratch_page);
 	zr_arena_unmap(meta->arena, slot->handle);
 	if (!huge && ret)
 		return ret;
@@ -134,7 +110,7 @@ static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 	zr_stat_max(&meta->stats.max_used_bytes,
 		    zr_arena_mem_used(meta->arena));
 	obj = zr_arena_map(meta->arena, handle);
-	memcpy(obj, tls_comp, ret);
+	memcpy(obj, zr_scratch_comp, ret);
 	zr_arena_unmap(meta->arena, handle);
 
 	/* As zram: the page is stored anew (idle mark dropped), keeping
@@ -193,8 +169,8 @@ int64_t zr_device_recompress(struct zr_device *dev,
 		.budget = req->max_pages ? req->max_pages : UINT64_MAX,
 	};
 	uint64_t gen = 0, nr_pages = 0, index = 0;
+	int prio, usable = 0, ret = 0;
 	struct zr_meta *meta;
-	int prio, ret = 0;
 
 	meta = zr_meta_get(dev);
 	if (meta) {
@@ -203,19 +179,15 @@ int64_t zr_device_recompress(struct zr_device *dev,
 		for (prio = 0; prio < ZR_MAX_PRIO; prio++)
 			if (meta->comps[prio] != ZR_COMP_NONE)
 				run.num_comps = prio + 1;
+		run.prio_max = req->prio_max < run.num_comps ?
+			req->prio_max : run.num_comps;
+		/* At least one algorithm must exist in the range. */
+		for (prio = req->prio_min < 1 ? 1 : req->prio_min;
+		     prio < run.prio_max; prio++)
+			usable |= meta->comps[prio] != ZR_COMP_NONE;
 	}
 	zr_meta_put();
-	if (!meta)
-		return -EINVAL;
-	run.prio_max = req->prio_max < run.num_comps ? req->prio_max :
-						       run.num_comps;
-	if (req->prio_min < 1 || req->prio_min >= run.prio_max)
-		return -EINVAL;
-	/* At least one algorithm must exist in the requested range. */
-	for (prio = req->prio_min; prio < run.prio_max; prio++)
-		if (zr_device_recomp_algorithm(dev, prio) >= 0)
-			break;
-	if (prio == run.prio_max)
+	if (!meta || req->prio_min < 1 || !usable)
 		return -EINVAL;
 	if (__atomic_exchange_n(&dev->pp_busy, 1, __ATOMIC_ACQUIRE))
 		return -EAGAIN;
@@ -231,24 +203,4 @@ int64_t zr_device_recompress(struct zr_device *dev,
 		zr_meta_put();
 	}
 	return (int64_t)run.replaced;
-}
-
-uint64_t zr_device_incompressible_pages(struct zr_device *dev)
-{
-	struct zr_meta *meta = zr_meta_get(dev);
-	uint64_t index, count = 0;
-
-	for (index = 0; meta && index < meta->nr_pages; index++) {
-		struct zr_slot *slot = zr_slot_lookup(meta, index);
-
-		if (!slot) {
-			index |= ZR_CHUNK_SLOTS - 1;
-			continue;
-		}
-		zr_slot_lock(slot);
-		count += zr_slot_test(slot, ZR_SLOT_INCOMPRESSIBLE);
-		zr_slot_unlock(slot);
-	}
-	zr_meta_put();
-	return count;
 }

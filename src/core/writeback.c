@@ -162,37 +162,13 @@ int zr_wb_ref_current(struct zr_slot *slot, const struct zr_wb_ref *ref)
 
 /* ---- writing back ---- */
 
-/* Slot lock held: does the slot qualify for mode? */
-static int wb_eligible(struct zr_slot *slot, enum zr_wb_mode mode)
-{
-	uint64_t state = zr_slot_state(slot);
-
-	if (!(state & ZR_SLOT_SIZE_MASK) ||
-	    (state & (ZR_SLOT_WB | ZR_SLOT_SAME)))
-		return 0;
-	switch (mode) {
-	case ZR_WB_IDLE:
-		return !!(state & ZR_SLOT_IDLE);
-	case ZR_WB_HUGE:
-		return !!(state & ZR_SLOT_HUGE);
-	case ZR_WB_HUGE_IDLE:
-		return (state & (ZR_SLOT_HUGE | ZR_SLOT_IDLE)) ==
-		       (ZR_SLOT_HUGE | ZR_SLOT_IDLE);
-	case ZR_WB_INCOMPRESSIBLE:
-		return !!(state & ZR_SLOT_INCOMPRESSIBLE);
-	case ZR_WB_ALL:
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Step 1: picks up to WB_BATCH eligible pages from *index on (< end),
  * copying their bytes into the batch. Advances *index. Returns 0, or -EIO
  * if the device was reset (generation changed).
  */
 static int wb_collect(struct zr_device *dev, uint64_t gen,
-		      enum zr_wb_mode mode, int packed, uint64_t *index,
+		      enum zr_pp_mode mode, int packed, uint64_t *index,
 		      uint64_t end, struct wb_batch *batch)
 {
 	struct zr_meta *meta = zr_meta_get(dev);
@@ -217,7 +193,7 @@ static int wb_collect(struct zr_device *dev, uint64_t gen,
 			continue;
 		}
 		zr_slot_lock(slot);
-		if (!wb_eligible(slot, mode)) {
+		if (!zr_slot_pp_selected(slot, mode)) {
 			zr_slot_unlock(slot);
 			continue;
 		}

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "zr_attr.h"
 #include "zr_comp.h"
 #include "zr_control.h"
 #include "zr_unescape.h"
@@ -413,10 +414,19 @@ int main(int argc, char *argv[])
 	    option_number("oom_score_adj", opts.oom_score_adj, -1000, 1000,
 			  &adj))
 		goto out_free_args;
+	/* Checked here too: with devices=0 no device would refuse it. */
 	if (opts.algorithm &&
 	    zr_comp_find(opts.algorithm, strlen(opts.algorithm)) < 0) {
-		log_msg(LOG_ERR, "bad value for algorithm=: '%s' (known: lz4"
-			" lz4hc zstd)", opts.algorithm);
+		char known[ZR_CTL_BUF_SIZE];
+		int n;
+
+		/* comp_algorithm's list, without its " \n" ending. */
+		n = zr_format_algorithms(known, sizeof(known), zr_comp_names(),
+					 ZR_COMP_COUNT, -1);
+		while (n > 0 && (known[n - 1] == '\n' || known[n - 1] == ' '))
+			known[--n] = '\0';
+		log_msg(LOG_ERR, "bad value for algorithm=: '%s' (known: %s)",
+			opts.algorithm, known);
 		goto out_free_args;
 	}
 	fs.host = build_devices(&opts);
