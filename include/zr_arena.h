@@ -40,8 +40,17 @@ void zr_arena_unmap(struct zr_arena *arena, uint64_t handle);
  */
 size_t zr_arena_huge_size(void);
 
-/* Bytes of memory the arena holds from the system now. */
+/*
+ * Bytes of span pages the arena holds from the system now: what zram's
+ * mem_used_total counts (zsmalloc's pool pages) and what mem_limit limits.
+ */
 uint64_t zr_arena_mem_used(struct zr_arena *arena);
+/*
+ * Bytes of the arena's own bookkeeping, outside mem_used as zsmalloc's
+ * handle and zspage caches are outside zram's: span descriptors with their
+ * reverse maps, region records, handle tables.
+ */
+uint64_t zr_arena_meta_used(struct zr_arena *arena);
 
 /* Moves objects out of sparse spans and returns emptied spans to the
  * system. Returns the number of pages freed by this call. */

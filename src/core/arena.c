@@ -42,11 +42,10 @@
  *   destroy, so a lock-free reader holding an old one still reads valid
  *   chunk pointers), and a free list threaded through the free entries.
  *   The directory (4 entries at first) and the first chunk are allocated
- *   on the class's first allocation, under the class lock, and counted in
- *   mem_used from then on; a failure makes that zr_arena_alloc() return
- *   0. So a new arena reports mem_used 0, as zram's mem_used_total does
- *   for an empty pool; handle tables never shrink, so a class that was
- *   used keeps at least 1072 bytes (one chunk and its directory).
+ *   on the class's first allocation, under the class lock; a failure
+ *   makes that zr_arena_alloc() return 0. Handle tables never shrink, so
+ *   a class that was used keeps at least 1072 bytes (one chunk and its
+ *   directory).
  *   An entry packs the location and the pin state of one object:
  *     bits 63..16  pointer to the struct zr_span (must be < 2^48)
  *     bits 15..5   slot within the span (0x7ff: the entry is free, and
@@ -55,6 +54,15 @@
  *     bit   0      MOVING: compaction is copying the object
  *   Per-object overhead: 8 bytes of handle entry, 4 bytes of reverse map,
  *   plus the span descriptor (48 bytes) shared by the span's objects.
+ *
+ * Accounting
+ *   mem_used counts span pages only, touched ones, as zram's
+ *   mem_used_total counts zsmalloc's pool pages: it is what mem_limit
+ *   limits and what mm_stat shows, and a new arena reports 0. The
+ *   bookkeeping (span descriptors and reverse maps, region records, handle
+ *   tables: about 12 bytes per object) is counted apart in meta_used, as
+ *   zsmalloc's handle and zspage caches and zram's slot table are outside
+ *   zram's figure; both show in the daemon's RSS.
  *
  * Fullness groups
  *   A class keeps its spans on ZR_GROUPS lists: ten by inuse / objs
@@ -111,8 +119,8 @@
  *   Each class has a mutex protecting its span lists, span descriptors,
  *   regions and handle table layout; alloc, free (with its compaction step)
  *   and each compaction step take it; compact_lock only keeps compactions of
- *   a class apart. There is no arena-wide lock: mem_used and pages_compacted
- *   are relaxed atomics. zr_arena_map() and zr_arena_unmap() take no lock:
+ *   a class apart. There is no arena-wide lock: mem_used, meta_used and
+ *   pages_compacted are relaxed atomics. zr_arena_map() and zr_arena_unmap() take no lock:
  *   map loads the handle entry and, if MOVING is clear, adds a pin with a
  *   compare-and-swap (acquire); if MOVING is set it spins (then yields)
  *   until the copy is done. unmap drops the pin with a release fetch_sub. To
@@ -240,7 +248,8 @@ struct zr_class {
 } __attribute__((aligned(64)));
 
 struct zr_arena {
-	uint64_t mem_used;
+	uint64_t mem_used;	/* span pages: mm_stat mem_used_total */
+	uint64_t meta_used;	/* descriptors, regions, handle tables */
 	uint64_t pages_compacted;
 	unsigned int nclasses;
 	struct zr_class *classes;
@@ -305,6 +314,16 @@ static inline void mem_add(struct zr_arena *arena, uint64_t bytes)
 static inline void mem_sub(struct zr_arena *arena, uint64_t bytes)
 {
 	zr_stat_sub(&arena->mem_used, bytes);
+}
+
+static inline void meta_add(struct zr_arena *arena, uint64_t bytes)
+{
+	zr_stat_add(&arena->meta_used, bytes);
+}
+
+static inline void meta_sub(struct zr_arena *arena, uint64_t bytes)
+{
+	zr_stat_sub(&arena->meta_used, bytes);
 }
 
 static inline size_t span_meta_size(const struct zr_class *cls)
@@ -412,14 +431,14 @@ static int hchunk_add(struct zr_arena *arena, struct zr_class *cls)
 			bigger->chunk[i] = i < cls->nchunks ?
 				__atomic_load_n(&dir->chunk[i],
 						__ATOMIC_RELAXED) : NULL;
-		mem_add(arena, hdir_size(cap));
+		meta_add(arena, hdir_size(cap));
 		__atomic_store_n(&cls->dir, bigger, __ATOMIC_RELEASE);
 		dir = bigger;
 	}
 	chunk = malloc(HCHUNK_ENTRIES * sizeof(*chunk));
 	if (!chunk)
 		return -ENOMEM;
-	mem_add(arena, HCHUNK_ENTRIES * sizeof(*chunk));
+	meta_add(arena, HCHUNK_ENTRIES * sizeof(*chunk));
 	__atomic_store_n(&dir->chunk[cls->nchunks], chunk, __ATOMIC_RELEASE);
 	cls->nchunks++;
 	return 0;
@@ -485,7 +504,7 @@ static struct zr_region *region_create(struct zr_arena *arena,
 	region->nslots = ZR_REGION_PAGES / cls->pages;
 	region->nfree = region->nslots;
 	link_add_tail(&cls->regions_avail, &region->link);
-	mem_add(arena, sizeof(*region));
+	meta_add(arena, sizeof(*region));
 	return region;
 }
 
@@ -499,7 +518,7 @@ static void region_destroy(struct zr_arena *arena, struct zr_region *region)
 	if (munmap(region->base, len))
 		return;
 	link_del(&region->link);
-	mem_sub(arena, sizeof(*region));
+	meta_sub(arena, sizeof(*region));
 	free(region);
 }
 
@@ -561,7 +580,7 @@ static struct zr_span *span_create(struct zr_arena *arena,
 	span->hwm = 0;
 	span->free_head = SLOT_NONE;
 	span->group = ZR_GROUP_NONE;
-	mem_add(arena, span_meta_size(cls));
+	meta_add(arena, span_meta_size(cls));
 	return span;
 }
 
@@ -614,7 +633,7 @@ static unsigned int span_release(struct zr_arena *arena,
 	}
 	if (region->nfree == region->nslots)
 		region_destroy(arena, region);
-	mem_sub(arena, span_meta_size(cls));
+	meta_sub(arena, span_meta_size(cls));
 	free(span);
 	return pages;
 }
@@ -1177,6 +1196,11 @@ void zr_arena_unmap(struct zr_arena *arena, uint64_t handle)
 uint64_t zr_arena_mem_used(struct zr_arena *arena)
 {
 	return zr_stat_read(&arena->mem_used);
+}
+
+uint64_t zr_arena_meta_used(struct zr_arena *arena)
+{
+	return zr_stat_read(&arena->meta_used);
 }
 
 uint64_t zr_arena_pages_compacted(struct zr_arena *arena)
