@@ -134,6 +134,8 @@ bad_invocation size -o size=12Q "$MNT"
 bad_invocation size -o size=0 "$MNT"
 bad_invocation algorithm -o algorithm=bogus "$MNT"
 bad_invocation threads -o threads=0 "$MNT"
+bad_invocation max_background -o max_background=0 "$MNT"
+bad_invocation max_background -o max_background=65536 "$MNT"
 bad_invocation no_such_option -o no_such_option "$MNT"
 bad_invocation no_such_option -o size=1M,no_such_option=1 "$MNT"
 bad_invocation "$TMP/missing" "$TMP/missing"
@@ -231,6 +233,41 @@ pid=$(mounted_pid "$MNT")
 kill -INT "$pid" || fail "kill -INT $pid"
 wait_gone "$MNT" "$pid"
 pass "SIGINT: unmounted, daemon $pid exited"
+
+# ---- max_background reaches the kernel ---------------------------------------
+
+# The connection's attributes are in the fusectl filesystem, named by the
+# mount's device number (its minor: FUSE mounts have major 0).
+FUSECTL=/sys/fs/fuse/connections
+if ! grep -qs " $FUSECTL fusectl " /proc/mounts; then
+	mount -t fusectl fusectl "$FUSECTL" ||
+		fail "cannot mount fusectl at $FUSECTL"
+	at_exit "umount '$FUSECTL'"
+fi
+connection_attr() {
+	local minor
+	minor=$(mountpoint -d "$1") || fail "mountpoint -d $1"
+	cat "$FUSECTL/${minor#*:}/$2"
+}
+for bg in default 20; do
+	if [ "$bg" = default ]; then
+		mount_zramfs "$MNT" -o size=1M
+		want=64
+	else
+		mount_zramfs "$MNT" -o size=1M,max_background=$bg
+		want=$bg
+	fi
+	got=$(connection_attr "$MNT" max_background)
+	[ "$got" = "$want" ] ||
+		fail "max_background ($bg) is $got in the kernel, expected $want"
+	got=$(connection_attr "$MNT" congestion_threshold)
+	[ "$got" = $((want * 3 / 4)) ] ||
+		fail "congestion_threshold ($bg) is $got, expected $((want * 3 / 4))"
+	pid=$(mounted_pid "$MNT")
+	fusermount3 -u "$MNT" || fail "fusermount3 -u $MNT"
+	wait_gone "$MNT" "$pid"
+done
+pass "max_background: 64 by default, the option's value otherwise"
 
 # ---- -f: foreground ----------------------------------------------------------
 

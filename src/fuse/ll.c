@@ -240,9 +240,18 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 
 static void zramfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct zramfs *fs = userdata;
+
 	conn->max_write = ZRAMFS_MAX_IO;
 	conn->max_read = ZRAMFS_MAX_IO;
 	conn->max_readahead = 0;
+	/* loop's direct I/O reaches us as background requests: the kernel
+	 * keeps at most max_background of them in flight. Its congestion
+	 * threshold keeps the kernel's own ratio, 9 of 12. */
+	conn->max_background = fs->max_background;
+	conn->congestion_threshold = fs->max_background * 3 / 4;
+	if (!conn->congestion_threshold)
+		conn->congestion_threshold = 1;
 	/* No page cache copy of swap data, and echo > attr truncates in
 	 * open rather than through a separate setattr. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

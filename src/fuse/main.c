@@ -46,6 +46,11 @@
 #endif
 
 #define MAX_THREADS 64
+/* FUSE requests the kernel keeps in flight for asynchronous I/O (loop's
+ * direct I/O): its default of 12 leaves 4 KiB random I/O waiting on the
+ * queue; 64 measured 1.6x the IOPS (README, Speed). The field is 16 bits. */
+#define DEFAULT_MAX_BACKGROUND 64
+#define MAX_MAX_BACKGROUND 65535
 
 struct options {
 	char *devices;
@@ -55,6 +60,7 @@ struct options {
 	char *backing_dev;
 	char *threads;
 	char *oom_score_adj;
+	char *max_background;
 	int nomlock;
 	int noparallel_writes;
 	int foreground;
@@ -81,6 +87,7 @@ static const struct fuse_opt option_spec[] = {
 	ZRAMFS_OPT("backing_dev=%s", backing_dev),
 	ZRAMFS_OPT("threads=%s", threads),
 	ZRAMFS_OPT("oom_score_adj=%s", oom_score_adj),
+	ZRAMFS_OPT("max_background=%s", max_background),
 	ZRAMFS_OPT("nomlock", nomlock),
 	ZRAMFS_OPT("noparallel_writes", noparallel_writes),
 	/* mount(8) passes these generic flags; they mean nothing here. */
@@ -147,6 +154,8 @@ static void usage(const char *prog)
 	       "    -o threads=N           FUSE worker threads (default: CPUs)\n"
 	       "    -o oom_score_adj=N     daemon's OOM score adjustment"
 	       " (default -1000)\n"
+	       "    -o max_background=N    asynchronous FUSE requests in"
+	       " flight (default 64)\n"
 	       "    -o nomlock             do not lock memory (unsafe for"
 	       " swap)\n"
 	       "    -o noparallel_writes   let the kernel serialise writes to"
@@ -382,7 +391,7 @@ int main(int argc, char *argv[])
 	struct options opts = { 0 };
 	struct fuse_session *se;
 	struct zramfs fs = { 0 };
-	long threads, adj;
+	long threads, adj, max_background = DEFAULT_MAX_BACKGROUND;
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &opts, option_spec, option_proc))
@@ -414,6 +423,10 @@ int main(int argc, char *argv[])
 	    option_number("oom_score_adj", opts.oom_score_adj, -1000, 1000,
 			  &adj))
 		goto out_free_args;
+	if (opts.max_background &&
+	    option_number("max_background", opts.max_background, 1,
+			  MAX_MAX_BACKGROUND, &max_background))
+		goto out_free_args;
 	/* Checked here too: with devices=0 no device would refuse it. */
 	if (opts.algorithm &&
 	    zr_comp_find(opts.algorithm, strlen(opts.algorithm)) < 0) {
@@ -436,6 +449,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_host;
 
 	fs.parallel_writes = !opts.noparallel_writes;
+	fs.max_background = max_background;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs.mount_time);

@@ -17,6 +17,7 @@ struct zramfs {
 	gid_t gid;
 	struct timespec mount_time;
 	int parallel_writes;	/* FOPEN_PARALLEL_DIRECT_WRITES on opens */
+	unsigned int max_background;	/* async requests in flight */
 };
 
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
