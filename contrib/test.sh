@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # From a fresh Debian machine to a full test run: installs dependencies,
 # builds with -Werror and runs `make check` (unit and integration tests),
-# then the unit tests again under AddressSanitizer and ThreadSanitizer,
+# then the unit tests and the daemon's data and io_uring tests again under
+# AddressSanitizer and ThreadSanitizer,
 # make distcheck (with the unit tests: the integration tests already ran
 # on this build), and the parser fuzzer for a short while when clang can
 # build it.
@@ -12,6 +13,8 @@ out=${ZRAMFS_BUILD:-"$src/build-test"}
 "$src/contrib/install-deps.sh"
 
 unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback tests/check_recompress"
+# The daemon itself under the sanitizers: every I/O path, both transports.
+daemon_tests="tests/data.sh tests/io-uring.sh"
 
 passed=0
 failed=0
@@ -49,14 +52,15 @@ echo "== build (-Werror) and make check"
 "$src/contrib/build.sh" "$out/plain" --enable-werror
 run_check "$out/plain"
 
-echo "== unit tests under AddressSanitizer"
+echo "== unit and daemon tests under AddressSanitizer"
 "$src/contrib/build.sh" "$out/asan" --enable-sanitizer=address
-run_check "$out/asan" "$unit_tests"
+export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp print_suppressions=0"
+run_check "$out/asan" "$unit_tests $daemon_tests"
 
-echo "== unit tests under ThreadSanitizer"
+echo "== unit and daemon tests under ThreadSanitizer"
 "$src/contrib/build.sh" "$out/tsan" --enable-sanitizer=thread
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
-run_check "$out/tsan" "$unit_tests"
+run_check "$out/tsan" "$unit_tests $daemon_tests"
 
 echo "== make distcheck (the tarball builds, installs and passes the unit tests)"
 make -s -C "$out/plain" distcheck TESTS="$unit_tests" >"$out/distcheck.log" 2>&1 ||

@@ -66,6 +66,23 @@ wait_mounted() {
 	return 1
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# wait_exit PID [SECONDS]: the process ends within SECONDS (default 10).
+wait_exit() {
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # mount_zramfs MOUNTPOINT [zramfs args...]: mounts and registers unmount.
 mount_zramfs() {
 	local mnt=$1

@@ -65,15 +65,11 @@ check_data() {
 
 # umount(8) ends the daemon too.
 check_umount() {
-	local pid i
+	local pid
 	pid=$(daemon_pid "$MNT")
 	umount "$MNT" || fail "umount $MNT"
 	is_mounted "$MNT" && fail "$MNT still mounted after umount"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	fail "daemon $pid still running after umount"
+	wait_exit "$pid" || fail "daemon $pid still running after umount"
 }
 
 # ---- mount -t fuse.zramfs ----------------------------------------------

@@ -23,12 +23,6 @@ is_mounted() {
 	grep -qs " $1 fuse.zramfs " /proc/mounts
 }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-	local state
-	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
 
 # wait_gone MOUNTPOINT PID: the mount and the daemon are gone within 10 s.
 wait_gone() {
@@ -41,16 +35,6 @@ wait_gone() {
 	done
 	is_mounted "$1" && fail "$1 still mounted"
 	fail "daemon $2 still running after its mount went away"
-}
-
-# wait_exit PID: the process ends within 10 s.
-wait_exit() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # daemon_pids MOUNTPOINT: every zramfs process whose command line names

@@ -254,11 +254,7 @@ log "after filling $FILL_MIB MiB under a $LIMIT_MIB MiB limit: program VmSwap" \
 [ "$orig_peak" -gt 0 ] || fail "mm_stat orig_data_size is 0 while pages are swapped out"
 
 : > "$TMP/go"
-for ((i = 0; i < 600; i++)); do
-	kill -0 "$PROG" 2>/dev/null || break
-	sleep 0.1
-done
-kill -0 "$PROG" 2>/dev/null && stuck "the program did not verify its memory within 60 s"
+wait_exit "$PROG" 60 || stuck "the program did not verify its memory within 60 s"
 wait "$PROG"
 rc=$?
 t2=$(date +%s%N)

@@ -242,8 +242,8 @@ static void zramfs_ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct zramfs *fs = userdata;
 
-	conn->max_write = ZRAMFS_MAX_IO;
-	conn->max_read = ZRAMFS_MAX_IO;
+	conn->max_write = fs->max_io;
+	conn->max_read = fs->max_io;
 	conn->max_readahead = 0;
 	/* loop's direct I/O reaches us as background requests: the kernel
 	 * keeps at most max_background of them in flight. Its congestion

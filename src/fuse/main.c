@@ -63,6 +63,7 @@ struct options {
 	char *max_background;
 	int nomlock;
 	int noparallel_writes;
+	int io_uring;
 	int foreground;
 	int help;
 	int version;
@@ -90,6 +91,7 @@ static const struct fuse_opt option_spec[] = {
 	ZRAMFS_OPT("max_background=%s", max_background),
 	ZRAMFS_OPT("nomlock", nomlock),
 	ZRAMFS_OPT("noparallel_writes", noparallel_writes),
+	ZRAMFS_OPT("io_uring", io_uring),
 	/* mount(8) passes these generic flags; they mean nothing here. */
 	FUSE_OPT_KEY("relatime", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("strictatime", FUSE_OPT_KEY_DISCARD),
@@ -160,6 +162,8 @@ static void usage(const char *prog)
 	       " swap)\n"
 	       "    -o noparallel_writes   let the kernel serialise writes to"
 	       " a file\n"
+	       "    -o io_uring            serve FUSE requests over io_uring"
+	       " (Linux 6.14+)\n"
 	       "    -f                     stay in the foreground\n"
 	       "    -d                     debug output (implies -f)\n"
 	       "    -h, --help             this help\n"
@@ -392,6 +396,7 @@ int main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct zramfs fs = { 0 };
 	long threads, adj, max_background = DEFAULT_MAX_BACKGROUND;
+	char max_read[32];
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &opts, option_spec, option_proc))
@@ -450,15 +455,25 @@ int main(int argc, char *argv[])
 
 	fs.parallel_writes = !opts.noparallel_writes;
 	fs.max_background = max_background;
+	fs.max_io = opts.io_uring ? ZRAMFS_URING_MAX_IO : ZRAMFS_MAX_IO;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &fs.mount_time);
+	snprintf(max_read, sizeof(max_read), "-omax_read=%zu", fs.max_io);
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
 	    fuse_opt_add_arg(&args, "-ofsname=zramfs") ||
 	    fuse_opt_add_arg(&args, "-osubtype=zramfs") ||
-	    fuse_opt_add_arg(&args, "-omax_read=1048576")) {
+	    fuse_opt_add_arg(&args, max_read)) {
 		log_msg(LOG_ERR, "out of memory");
 		goto out_destroy_host;
+	}
+	if (opts.io_uring) {
+		ret = zramfs_uring_prepare(&fs.uring, fs.max_io);
+		if (ret) {
+			log_msg(LOG_ERR, "io_uring: %s", strerror(-ret));
+			ret = 1;
+			goto out_destroy_host;
+		}
 	}
 	se = fuse_session_new(&args, &zramfs_ll_ops, sizeof(zramfs_ll_ops),
 			      &fs);
@@ -468,6 +483,10 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	if (fuse_session_mount(se, opts.mountpoint))
 		goto out_remove_handlers;
+	if (fs.uring && zramfs_uring_attach(fs.uring, se)) {
+		log_msg(LOG_ERR, "io_uring: cannot install the I/O hooks");
+		goto out_unmount;
+	}
 	if (fuse_daemonize(opts.foreground))
 		goto out_unmount;
 	if (!opts.foreground) {
@@ -480,10 +499,16 @@ int main(int argc, char *argv[])
 
 	/* Every worker is started (and inherits the swap-safety flags)
 	 * before the first request is served. */
-	ret = zramfs_serve(se, threads);
+	ret = zramfs_serve(se, threads, fs.uring);
 	if (ret)
 		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
+	if (fs.uring) {
+		char served[512];
+
+		zramfs_uring_served(fs.uring, served, sizeof(served));
+		log_msg(LOG_INFO, "io_uring: %s", served);
+	}
 
 out_unmount:
 	fuse_session_unmount(se);
@@ -492,6 +517,7 @@ out_remove_handlers:
 out_destroy_session:
 	fuse_session_destroy(se);
 out_destroy_host:
+	zramfs_uring_destroy(fs.uring);
 	zr_host_destroy(fs.host);
 out_free_args:
 	fuse_opt_free_args(&args);

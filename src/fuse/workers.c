@@ -15,6 +15,11 @@
  * fails with ENODEV; a signal: libfuse's handler marks the session
  * exited), then cancels the workers, which are cancellable only while
  * waiting for a request.
+ *
+ * With -o io_uring the io_uring queue threads (uring.c) are started the
+ * same way, first, and serving begins only once every queue has its ring
+ * and buffers set up; at the end they are stopped (they notice within
+ * their poll interval) and joined after the workers.
  */
 #include "config.h"
 
@@ -101,27 +106,74 @@ static void block_exit_signals(int how, sigset_t *old)
 	pthread_sigmask(how, &set, old);
 }
 
-int zramfs_serve(struct fuse_session *se, unsigned int nthreads)
+/* Starts count threads running fn(arg(i)); returns how many started. */
+static unsigned int start_threads(pthread_t *threads, unsigned int count,
+				  void *(*fn)(void *),
+				  void *(*arg)(void *, unsigned int),
+				  void *ctx)
 {
-	struct worker_pool pool = { .se = se };
-	pthread_t *threads = calloc(nthreads, sizeof(*threads));
-	unsigned int started = 0, i;
 	pthread_attr_t attr;
+	unsigned int started = 0;
 	sigset_t old;
 
-	if (!threads)
-		return -ENOMEM;
-	sem_init(&pool.finished, 0, 0);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
 	block_exit_signals(SIG_BLOCK, &old);
-	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&threads[i], &attr, worker_main, &pool))
+	for (; started < count; started++)
+		if (pthread_create(&threads[started], &attr, fn,
+				   arg(ctx, started)))
 			break;
-		started++;
-	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	return started;
+}
+
+static void *pool_arg(void *pool, unsigned int i)
+{
+	(void)i;
+	return pool;
+}
+
+static void *queue_arg(void *uring, unsigned int i)
+{
+	return zramfs_uring_queue(uring, i);
+}
+
+/* Ring threads touch their stacks too: they start with the same code. */
+static void *ring_main(void *queue)
+{
+	touch_stack();
+	return zramfs_uring_thread(queue);
+}
+
+int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
+		 struct zramfs_uring *uring)
+{
+	struct worker_pool pool = { .se = se };
+	unsigned int nqueues = uring ? zramfs_uring_queues(uring) : 0;
+	pthread_t *threads = calloc(nthreads, sizeof(*threads));
+	pthread_t *rings = calloc(nqueues ? nqueues : 1, sizeof(*rings));
+	unsigned int started = 0, rings_started = 0, i;
+	int ret = 0;
+
+	if (!threads || !rings) {
+		free(threads);
+		free(rings);
+		return -ENOMEM;
+	}
+	sem_init(&pool.finished, 0, 0);
+	/* Ring queues first, set up (rings, buffers touched) before the
+	 * first request, INIT, is read. */
+	if (uring) {
+		rings_started = start_threads(rings, nqueues, ring_main,
+					      queue_arg, uring);
+		if (rings_started < nqueues)
+			zramfs_uring_stop(uring);
+		zramfs_uring_wait_set_up(uring, rings_started);
+	}
+	if (rings_started == nqueues)
+		started = start_threads(threads, nthreads, worker_main,
+					pool_arg, &pool);
 	if (started < nthreads)
 		fuse_session_exit(se);
 
@@ -134,9 +186,14 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads)
 		pthread_cancel(threads[i]);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	if (uring)
+		zramfs_uring_stop(uring);
+	for (i = 0; i < rings_started; i++)
+		pthread_join(rings[i], NULL);
 	sem_destroy(&pool.finished);
 	free(threads);
+	free(rings);
 	if (started < nthreads)
-		return -EAGAIN;
-	return pool.error;
+		ret = -EAGAIN;
+	return ret ? ret : pool.error;
 }

@@ -10,6 +10,11 @@
 
 /* Largest read or write request, set in conn and as mount options. */
 #define ZRAMFS_MAX_IO (1U << 20)
+/* The same over io_uring, where every ring entry holds a buffer this
+ * large: 8 per CPU. */
+#define ZRAMFS_URING_MAX_IO (256U << 10)
+
+struct zramfs_uring;
 
 struct zramfs {
 	struct zr_host *host;
@@ -18,12 +23,38 @@ struct zramfs {
 	struct timespec mount_time;
 	int parallel_writes;	/* FOPEN_PARALLEL_DIRECT_WRITES on opens */
 	unsigned int max_background;	/* async requests in flight */
+	size_t max_io;			/* max_read and max_write */
+	struct zramfs_uring *uring;	/* -o io_uring, else NULL */
 };
 
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
 
-/* Serves se with nthreads workers, all started before serving, until
- * unmounted or signalled. 0, or a negative errno. */
-int zramfs_serve(struct fuse_session *se, unsigned int nthreads);
+/* Serves se with nthreads workers, all started before serving, and the
+ * io_uring queue threads of uring if not NULL, until unmounted or
+ * signalled. 0, or a negative errno. */
+int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
+		 struct zramfs_uring *uring);
+
+/*
+ * FUSE over io_uring (uring.c). prepare() before mounting (it sets the
+ * fuse module's enable_uring to Y if it was N, until the queues have
+ * registered), attach() once mounted (installs the I/O hooks); then
+ * zramfs_serve() runs zramfs_uring_thread() for each of the
+ * zramfs_uring_queues() queues, waits for them to be set up, and stops
+ * them with zramfs_uring_stop() when the session ends.
+ */
+int zramfs_uring_prepare(struct zramfs_uring **uring, size_t payload_size);
+int zramfs_uring_attach(struct zramfs_uring *uring, struct fuse_session *se);
+unsigned int zramfs_uring_queues(const struct zramfs_uring *uring);
+void *zramfs_uring_queue(struct zramfs_uring *uring, unsigned int i);
+void *zramfs_uring_thread(void *queue);
+void zramfs_uring_wait_set_up(struct zramfs_uring *uring,
+			      unsigned int started);
+void zramfs_uring_stop(struct zramfs_uring *uring);
+/* Formats how many requests each queue served; once the threads are
+ * joined. */
+int zramfs_uring_served(const struct zramfs_uring *uring, char *buf,
+			size_t len);
+void zramfs_uring_destroy(struct zramfs_uring *uring);
 
 #endif

@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * FUSE over io_uring (Linux 6.14 and later), asked for with -o io_uring.
+ *
+ * Classic FUSE costs every request a read() of /dev/fuse that sleeps until
+ * the kernel wakes one worker, and a writev() for the reply. Over io_uring
+ * the kernel keeps one queue per possible CPU; the daemon lends each queue
+ * a few ring entries (a header block and a payload buffer), and one
+ * io_uring command per entry both commits the reply to the last request
+ * and fetches the next one. A request goes to the queue of the CPU that
+ * submitted it; each queue has its own thread, left free to run on any
+ * CPU (pinned to its queue's CPU it measured 15% slower here: the
+ * decompression then waits for the loop worker that submitted the
+ * request to give up that CPU).
+ *
+ * libfuse 3.14 knows nothing of it, so it is fitted around the library
+ * with fuse_session_custom_io():
+ *   - the read hook notes whether the kernel's INIT offers
+ *     FUSE_OVER_IO_URING (flags2 bit 9: the kernel offers it only while
+ *     /sys/module/fuse/parameters/enable_uring is Y);
+ *   - the writev hook adds FUSE_OVER_IO_URING to libfuse's INIT reply and,
+ *     once it is written, lets the ring threads register their entries
+ *     (the kernel refuses registration before INIT is answered);
+ *   - a ring request is rebuilt in place into the /dev/fuse layout
+ *     [fuse_in_header][operation header][payload]: the payload buffer
+ *     starts ENTRY_GAP bytes into its allocation, so the two headers are
+ *     copied in front of it and write data is never moved, and the whole
+ *     goes to fuse_session_process_buf() like any other request;
+ *   - zramfs replies to every request before its handler returns, on the
+ *     serving thread, so the reply reaches the writev hook on that thread:
+ *     a thread-local pointer names the entry being served, and the reply
+ *     is copied into the entry instead of being written to /dev/fuse.
+ * The classic workers keep serving /dev/fuse meanwhile: INIT, FORGET,
+ * INTERRUPT and whatever comes before every queue is registered (the
+ * kernel uses the ring only once all queues have entries) still arrive
+ * there, and with no ring (kernel without it, registration refused) every
+ * request does: -o io_uring then only costs a warning.
+ *
+ * Swap safety is the classic workers': the ring threads are created before
+ * serving, by the same code, with the same locked stacks, inherited
+ * PR_SET_IO_FLUSHER and blocked signals; their rings and buffers are set up
+ * and touched before INIT, so nothing is allocated once requests flow.
+ * Memory: ENTRIES_PER_QUEUE payloads of max_write (ZRAMFS_URING_MAX_IO,
+ * 256 KiB) per possible CPU, about 2 MiB per CPU.
+ *
+ * Ending: on unmount the kernel completes every entry it holds with
+ * -ENOTCONN; a thread whose entries are all gone ends. When the daemon
+ * stops first (a signal), zramfs_uring_stop() raises a flag that each
+ * thread sees within STOP_POLL_MS (its wait for completions has that
+ * timeout) before it closes its ring, which makes io_uring cancel the
+ * commands still in the kernel.
+ *
+ * The kernel's structures (include/uapi/linux/fuse.h, protocol 7.42) are
+ * defined here: the installed headers are older.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <linux/io_uring.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zr_common.h"
+#include "zramfs.h"
+
+/* ---- the kernel's interface (uapi fuse.h 7.42) ------------------------ */
+
+#define FUSE_OVER_IO_URING_FLAGS2 (1U << 9)	/* bit 41 of the 64 flags */
+
+#define FUSE_URING_IN_OUT_HEADER_SZ 128
+#define FUSE_URING_OP_IN_OUT_SZ 128
+
+struct fuse_uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id;	/* the request's unique */
+	uint32_t payload_sz;
+	uint32_t padding;
+	uint64_t reserved;
+};
+
+struct fuse_uring_req_header {
+	char in_out[FUSE_URING_IN_OUT_HEADER_SZ];	/* in/out header */
+	char op_in[FUSE_URING_OP_IN_OUT_SZ];	/* first in argument */
+	struct fuse_uring_ent_in_out ring_ent_in_out;
+};
+
+enum {
+	FUSE_IO_URING_CMD_REGISTER = 1,
+	FUSE_IO_URING_CMD_COMMIT_AND_FETCH = 2,
+};
+
+/* In the SQE's command area. */
+struct fuse_uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
+_Static_assert(sizeof(struct fuse_uring_req_header) == 288,
+	       "fuse_uring_req_header layout");
+_Static_assert(sizeof(struct fuse_uring_cmd_req) == 24,
+	       "fuse_uring_cmd_req layout");
+
+#define ENABLE_URING_PARAM "/sys/module/fuse/parameters/enable_uring"
+
+/* ---- sizes ------------------------------------------------------------ */
+
+/* Ring entries lent to each queue (libfuse's default depth). */
+#define ENTRIES_PER_QUEUE 8
+/* Room in front of the payload for the rebuilt request headers. */
+#define ENTRY_GAP 4096
+#define SQE_SIZE 128		/* IORING_SETUP_SQE128 */
+/* How soon a waiting ring thread notices zramfs_uring_stop(). */
+#define STOP_POLL_MS 200
+
+/* ---- state ------------------------------------------------------------ */
+
+struct ring_entry {
+	struct fuse_uring_req_header *hdr;
+	char *payload;		/* ENTRY_GAP into buf */
+	char *buf;
+	struct iovec iov[2];	/* hdr, payload: what REGISTER lends */
+	uint64_t unique;	/* request being served */
+	int last_cmd;
+	int replied;
+};
+
+struct ring_queue {
+	struct zramfs_uring *uring;
+	unsigned int qid;
+	int ring_fd;
+	void *ring_map;
+	size_t ring_map_len;
+	void *sqe_map;
+	size_t sqe_map_len;
+	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_cqe *cqes;
+	unsigned int sq_local_tail;
+	struct fuse_uring_req_header *hdrs;
+	struct ring_entry entries[ENTRIES_PER_QUEUE];
+	uint64_t served;	/* requests served, read at the end */
+};
+
+enum uring_state {
+	URING_WAITING,		/* for INIT */
+	URING_GO,		/* INIT answered with the flag: register */
+	URING_ABORT,		/* no ring for this session */
+};
+
+struct zramfs_uring {
+	struct fuse_session *se;
+	int fuse_fd;
+	size_t payload_size;
+	unsigned int nqueues;
+	struct ring_queue *queues;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	enum uring_state state;	/* under lock */
+	unsigned int set_up;	/* queues ready to register, under lock */
+
+	uint64_t init_unique;	/* atomics from here on */
+	int offered;
+	int init_answered;
+	int stop;
+	unsigned int registering;	/* queues still to submit REGISTER */
+	int restore_param;	/* enable_uring was N: set it back */
+};
+
+static __thread struct ring_entry *tls_entry;
+
+static void set_state(struct zramfs_uring *u, enum uring_state state)
+{
+	pthread_mutex_lock(&u->lock);
+	if (u->state == URING_WAITING)
+		u->state = state;
+	pthread_cond_broadcast(&u->changed);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* ---- the enable_uring module parameter ------------------------------- */
+
+static int param_read(void)
+{
+	char c = 0;
+	int fd = open(ENABLE_URING_PARAM, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' || c == 'y' || c == '1';
+}
+
+static int param_write(int on)
+{
+	int fd = open(ENABLE_URING_PARAM, O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "Y" : "N", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Once every queue has submitted its registration, or on abort. */
+static void param_restore(struct zramfs_uring *u)
+{
+	if (__atomic_exchange_n(&u->restore_param, 0, __ATOMIC_ACQ_REL))
+		param_write(0);
+}
+
+/* ---- the raw io_uring calls -------------------------------------------- */
+
+static int ring_setup(struct ring_queue *q)
+{
+	struct io_uring_params p;
+	char *ring;
+	size_t cq_len;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	/* One thread submits and reaps; task work (the kernel's completion
+	 * of a commit) runs when that thread enters the ring anyway. */
+	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE |
+		  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+	p.cq_entries = 2 * ENTRIES_PER_QUEUE;
+	fd = (int)syscall(__NR_io_uring_setup, ENTRIES_PER_QUEUE, &p);
+	if (fd < 0)
+		return -errno;
+	q->ring_fd = fd;
+	if (!(p.features & IORING_FEAT_SINGLE_MMAP))
+		return -EOPNOTSUPP;	/* Linux < 5.4: no FUSE ring anyway */
+	q->ring_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (cq_len > q->ring_map_len)
+		q->ring_map_len = cq_len;
+	ring = mmap(NULL, q->ring_map_len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	if (ring == MAP_FAILED)
+		return -errno;
+	q->ring_map = ring;
+	q->sqe_map_len = (size_t)p.sq_entries * SQE_SIZE;
+	q->sqe_map = mmap(NULL, q->sqe_map_len, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (q->sqe_map == MAP_FAILED) {
+		q->sqe_map = NULL;
+		return -errno;
+	}
+	q->sq_head = (unsigned int *)(ring + p.sq_off.head);
+	q->sq_tail = (unsigned int *)(ring + p.sq_off.tail);
+	q->sq_mask = (unsigned int *)(ring + p.sq_off.ring_mask);
+	q->sq_array = (unsigned int *)(ring + p.sq_off.array);
+	q->cq_head = (unsigned int *)(ring + p.cq_off.head);
+	q->cq_tail = (unsigned int *)(ring + p.cq_off.tail);
+	q->cq_mask = (unsigned int *)(ring + p.cq_off.ring_mask);
+	q->cqes = (struct io_uring_cqe *)(ring + p.cq_off.cqes);
+	q->sq_local_tail = *q->sq_tail;
+	if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_FILES,
+		    &q->uring->fuse_fd, 1) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Queues a FUSE command for entry e. At most one command per entry is
+ * outstanding, so the ENTRIES_PER_QUEUE submission slots never overflow. */
+static void queue_cmd(struct ring_queue *q, struct ring_entry *e, int cmd)
+{
+	unsigned int idx = q->sq_local_tail++ & *q->sq_mask;
+	struct io_uring_sqe *sqe =
+		(struct io_uring_sqe *)((char *)q->sqe_map + idx * SQE_SIZE);
+	struct fuse_uring_cmd_req *req;
+
+	memset(sqe, 0, SQE_SIZE);
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = 0;		/* registered file 0: /dev/fuse */
+	sqe->cmd_op = (uint32_t)cmd;
+	sqe->user_data = (uint64_t)(uintptr_t)e;
+	req = (struct fuse_uring_cmd_req *)sqe->cmd;
+	req->qid = (uint16_t)q->qid;
+	if (cmd == FUSE_IO_URING_CMD_REGISTER) {
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
+		sqe->len = 2;
+	} else {
+		req->commit_id = e->unique;
+	}
+	q->sq_array[idx] = idx;
+	e->last_cmd = cmd;
+}
+
+/* Submits what was queued, without waiting. */
+static int ring_submit(struct ring_queue *q)
+{
+	unsigned int to_submit = q->sq_local_tail - *q->sq_tail;
+
+	__atomic_store_n(q->sq_tail, q->sq_local_tail, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, q->ring_fd, to_submit, 0, 0, NULL,
+		    0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Submits what was queued and waits up to STOP_POLL_MS for completions. */
+static int ring_enter(struct ring_queue *q)
+{
+	unsigned int to_submit = q->sq_local_tail - *q->sq_tail;
+	struct __kernel_timespec ts = { 0, STOP_POLL_MS * 1000000L };
+	struct io_uring_getevents_arg arg;
+	long ret;
+
+	memset(&arg, 0, sizeof(arg));
+	arg.ts = (uint64_t)(uintptr_t)&ts;
+	__atomic_store_n(q->sq_tail, q->sq_local_tail, __ATOMIC_RELEASE);
+	ret = syscall(__NR_io_uring_enter, q->ring_fd, to_submit, 1,
+		      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+		      sizeof(arg));
+	if (ret < 0 && errno != EINTR && errno != ETIME && errno != EBUSY)
+		return -errno;
+	return 0;
+}
+
+/* ---- serving ----------------------------------------------------------- */
+
+/*
+ * Serves the request in e through libfuse, then queues its commit (which
+ * also fetches the next request into e).
+ */
+static void serve_entry(struct ring_queue *q, struct ring_entry *e)
+{
+	struct fuse_uring_req_header *h = e->hdr;
+	struct fuse_in_header in;
+	struct fuse_out_header *out;
+	uint32_t payload_len = h->ring_ent_in_out.payload_sz;
+	size_t op_len = 0;
+	struct fuse_buf buf;
+	char *start;
+
+	memcpy(&in, h->in_out, sizeof(in));
+	e->unique = h->ring_ent_in_out.commit_id;
+	e->replied = 0;
+	/* The first argument is in op_in, the rest in the payload; so the
+	 * operation header's length is whatever the two leave of in.len. */
+	if (in.len >= sizeof(in) + (uint64_t)payload_len &&
+	    payload_len <= q->uring->payload_size)
+		op_len = in.len - sizeof(in) - payload_len;
+	if (in.len >= sizeof(in) + (uint64_t)payload_len &&
+	    payload_len <= q->uring->payload_size &&
+	    op_len <= FUSE_URING_OP_IN_OUT_SZ) {
+		start = e->payload - op_len - sizeof(in);
+		memcpy(start, &in, sizeof(in));
+		memcpy(start + sizeof(in), h->op_in, op_len);
+		memset(&buf, 0, sizeof(buf));
+		buf.mem = start;
+		buf.size = in.len;
+		tls_entry = e;
+		fuse_session_process_buf(q->uring->se, &buf);
+		tls_entry = NULL;
+		q->served++;
+	}
+	if (!e->replied) {
+		/* Malformed, or a handler that did not reply: an error, so
+		 * that the entry goes back to the kernel all the same. */
+		out = (struct fuse_out_header *)h->in_out;
+		memset(out, 0, sizeof(*out));
+		out->len = sizeof(*out);
+		out->error = -EIO;
+		out->unique = e->unique;
+		h->ring_ent_in_out.payload_sz = 0;
+	}
+	queue_cmd(q, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+}
+
+/* The writev hook's half for ring requests: the reply goes into e. */
+static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
+				const struct iovec *iov, int count)
+{
+	struct fuse_out_header *out = iov[0].iov_base;
+	struct fuse_uring_req_header *h = e->hdr;
+	size_t len = 0;
+	int i;
+
+	for (i = 1; i < count; i++) {
+		if (len + iov[i].iov_len > cap)
+			return -EINVAL;
+		if (iov[i].iov_base != e->payload + len)
+			memcpy(e->payload + len, iov[i].iov_base,
+			       iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	memcpy(h->in_out, out, sizeof(*out));
+	h->ring_ent_in_out.payload_sz = (uint32_t)len;
+	e->replied = 1;
+	return out->len;
+}
+
+static void queue_release(struct ring_queue *q)
+{
+	unsigned int i;
+
+	if (q->ring_fd >= 0)
+		close(q->ring_fd);	/* cancels commands still queued */
+	q->ring_fd = -1;
+	if (q->sqe_map)
+		munmap(q->sqe_map, q->sqe_map_len);
+	if (q->ring_map)
+		munmap(q->ring_map, q->ring_map_len);
+	q->sqe_map = q->ring_map = NULL;
+	for (i = 0; i < ENTRIES_PER_QUEUE; i++) {
+		free(q->entries[i].buf);
+		q->entries[i].buf = NULL;
+	}
+	free(q->hdrs);
+	q->hdrs = NULL;
+}
+
+/* Ring, headers and payloads, all touched (resident and locked). */
+static int queue_set_up(struct ring_queue *q)
+{
+	size_t buf_len = ENTRY_GAP + q->uring->payload_size;
+	unsigned int i;
+	int ret;
+
+	ret = ring_setup(q);
+	if (ret)
+		return ret;
+	if (posix_memalign((void **)&q->hdrs, 4096,
+			   ENTRIES_PER_QUEUE * sizeof(*q->hdrs)))
+		return -ENOMEM;
+	memset(q->hdrs, 0, ENTRIES_PER_QUEUE * sizeof(*q->hdrs));
+	for (i = 0; i < ENTRIES_PER_QUEUE; i++) {
+		struct ring_entry *e = &q->entries[i];
+
+		if (posix_memalign((void **)&e->buf, 4096, buf_len))
+			return -ENOMEM;
+		memset(e->buf, 0, buf_len);
+		e->payload = e->buf + ENTRY_GAP;
+		e->hdr = &q->hdrs[i];
+		e->iov[0].iov_base = e->hdr;
+		e->iov[0].iov_len = sizeof(*e->hdr);
+		e->iov[1].iov_base = e->payload;
+		e->iov[1].iov_len = q->uring->payload_size;
+	}
+	return 0;
+}
+
+/* Waits until INIT decided; 1 to go on, 0 when there is no ring. */
+static int wait_for_init(struct zramfs_uring *u)
+{
+	int go;
+
+	pthread_mutex_lock(&u->lock);
+	u->set_up++;
+	pthread_cond_broadcast(&u->changed);
+	while (u->state == URING_WAITING)
+		pthread_cond_wait(&u->changed, &u->lock);
+	go = u->state == URING_GO;
+	pthread_mutex_unlock(&u->lock);
+	return go;
+}
+
+void *zramfs_uring_thread(void *opaque)
+{
+	struct ring_queue *q = opaque;
+	struct zramfs_uring *u = q->uring;
+	unsigned int live = 0, i, head, tail;
+	int ret;
+
+	ret = queue_set_up(q);
+	if (ret) {
+		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u: %s: "
+			 "serving through /dev/fuse\n", q->qid,
+			 strerror(-ret));
+		set_state(u, URING_ABORT);
+	}
+	if (!wait_for_init(u) || ret) {
+		queue_release(q);
+		return NULL;
+	}
+	for (i = 0; i < ENTRIES_PER_QUEUE; i++)
+		queue_cmd(q, &q->entries[i], FUSE_IO_URING_CMD_REGISTER);
+	ret = ring_submit(q);
+	/* The last queue to submit its entries puts the module parameter
+	 * back: registration is checked when submitted. */
+	if (__atomic_sub_fetch(&u->registering, 1, __ATOMIC_ACQ_REL) == 0)
+		param_restore(u);
+	live = ret ? 0 : ENTRIES_PER_QUEUE;
+	if (ret)
+		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u: %s\n",
+			 q->qid, strerror(-ret));
+	while (live && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
+		ret = ring_enter(q);
+		if (ret) {
+			fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u: "
+				 "%s\n", q->qid, strerror(-ret));
+			break;
+		}
+		head = *q->cq_head;
+		tail = __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE);
+		for (; head != tail; head++) {
+			struct io_uring_cqe *cqe = &q->cqes[head & *q->cq_mask];
+			struct ring_entry *e =
+				(struct ring_entry *)(uintptr_t)cqe->user_data;
+
+			if (cqe->res == 0) {
+				serve_entry(q, e);
+			} else if (cqe->res == -EAGAIN || cqe->res == -EINTR) {
+				queue_cmd(q, e, e->last_cmd);
+			} else {
+				/* ENOTCONN: the connection is gone. */
+				if (cqe->res != -ENOTCONN &&
+				    e->last_cmd == FUSE_IO_URING_CMD_REGISTER)
+					fuse_log(FUSE_LOG_WARNING,
+						 "zramfs: io_uring queue %u: "
+						 "registration refused: %s\n",
+						 q->qid, strerror(-cqe->res));
+				live--;
+			}
+		}
+		__atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
+	}
+	queue_release(q);
+	return NULL;
+}
+
+/* ---- the custom I/O hooks --------------------------------------------- */
+
+static ssize_t hook_read(int fd, void *buf, size_t len, void *userdata)
+{
+	struct zramfs_uring *u = ((struct zramfs *)userdata)->uring;
+	const struct fuse_in_header *in = buf;
+	const struct fuse_init_in *init;
+	ssize_t n = read(fd, buf, len);
+
+	if (n < (ssize_t)(sizeof(*in) + sizeof(*init)) ||
+	    in->opcode != FUSE_INIT)
+		return n;
+	init = (const struct fuse_init_in *)(in + 1);
+	__atomic_store_n(&u->offered, (init->flags & FUSE_INIT_EXT) &&
+			 (init->flags2 & FUSE_OVER_IO_URING_FLAGS2),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&u->init_unique, in->unique, __ATOMIC_RELEASE);
+	return n;
+}
+
+static ssize_t hook_writev(int fd, struct iovec *iov, int count,
+			   void *userdata)
+{
+	struct zramfs_uring *u = ((struct zramfs *)userdata)->uring;
+	const struct fuse_out_header *out = iov[0].iov_base;
+	struct ring_entry *e = tls_entry;
+	struct fuse_init_out *init;
+	int is_init, offered, usable;
+	ssize_t n;
+
+	if (e && out->unique == e->unique)
+		return reply_into_entry(e, u->payload_size, iov, count);
+	is_init = !__atomic_load_n(&u->init_answered, __ATOMIC_ACQUIRE) &&
+		  out->unique == __atomic_load_n(&u->init_unique,
+						 __ATOMIC_ACQUIRE);
+	if (!is_init)
+		return writev(fd, iov, count);
+
+	offered = __atomic_load_n(&u->offered, __ATOMIC_RELAXED);
+	if (out->error || count < 2 ||
+	    iov[1].iov_len < offsetof(struct fuse_init_out, unused))
+		offered = 0;
+	pthread_mutex_lock(&u->lock);
+	usable = u->state != URING_ABORT;	/* every queue set up */
+	pthread_mutex_unlock(&u->lock);
+	if (offered && usable) {
+		init = iov[1].iov_base;
+		init->flags |= FUSE_INIT_EXT;
+		init->flags2 |= FUSE_OVER_IO_URING_FLAGS2;
+	}
+	n = writev(fd, iov, count);
+	__atomic_store_n(&u->init_answered, 1, __ATOMIC_RELEASE);
+	if (!offered)
+		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring: the kernel does "
+			 "not offer FUSE over io_uring (Linux 6.14 or later "
+			 "with CONFIG_FUSE_IO_URING): serving through "
+			 "/dev/fuse\n");
+	set_state(u, n >= 0 && offered && usable ? URING_GO : URING_ABORT);
+	if (!offered || !usable || n < 0)
+		param_restore(u);
+	return n;
+}
+
+static const struct fuse_custom_io hooks = {
+	.read = hook_read,
+	.writev = hook_writev,
+};
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+/* Possible CPUs (the kernel's queue count): the highest in
+ * /sys/devices/system/cpu/possible, plus one. */
+static unsigned int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	unsigned int last = 0, n;
+	char sep;
+	long conf;
+
+	if (f) {
+		while (fscanf(f, "%u%c", &n, &sep) == 2) {
+			if (n > last)
+				last = n;
+			if (sep == '\n')
+				break;
+		}
+		fclose(f);
+		return last + 1;
+	}
+	conf = sysconf(_SC_NPROCESSORS_CONF);
+	return conf > 0 ? (unsigned int)conf : 1;
+}
+
+int zramfs_uring_prepare(struct zramfs_uring **out, size_t payload_size)
+{
+	struct zramfs_uring *u = calloc(1, sizeof(*u));
+	unsigned int i;
+	int on;
+
+	if (!u)
+		return -ENOMEM;
+	u->payload_size = payload_size;
+	u->nqueues = possible_cpus();
+	u->queues = calloc(u->nqueues, sizeof(*u->queues));
+	if (!u->queues) {
+		free(u);
+		return -ENOMEM;
+	}
+	for (i = 0; i < u->nqueues; i++) {
+		u->queues[i].uring = u;
+		u->queues[i].qid = i;
+		u->queues[i].ring_fd = -1;
+	}
+	u->registering = u->nqueues;
+	u->fuse_fd = -1;
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->changed, NULL);
+	/* The kernel offers the ring in INIT only while enable_uring is Y,
+	 * and accepts registrations only then: Y from before the mount
+	 * until every queue has registered, then as it was. */
+	on = param_read();
+	if (on == 0) {
+		if (param_write(1) == 0)
+			u->restore_param = 1;
+	}
+	*out = u;
+	return 0;
+}
+
+int zramfs_uring_attach(struct zramfs_uring *u, struct fuse_session *se)
+{
+	u->se = se;
+	u->fuse_fd = fuse_session_fd(se);
+	if (fuse_session_custom_io(se, &hooks, u->fuse_fd))
+		return -EINVAL;
+	return 0;
+}
+
+unsigned int zramfs_uring_queues(const struct zramfs_uring *u)
+{
+	return u->nqueues;
+}
+
+void *zramfs_uring_queue(struct zramfs_uring *u, unsigned int i)
+{
+	return &u->queues[i];
+}
+
+void zramfs_uring_wait_set_up(struct zramfs_uring *u, unsigned int started)
+{
+	pthread_mutex_lock(&u->lock);
+	while (u->set_up < started)
+		pthread_cond_wait(&u->changed, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+}
+
+void zramfs_uring_stop(struct zramfs_uring *u)
+{
+	__atomic_store_n(&u->stop, 1, __ATOMIC_RELEASE);
+	set_state(u, URING_ABORT);
+	param_restore(u);
+}
+
+int zramfs_uring_served(const struct zramfs_uring *u, char *buf, size_t len)
+{
+	uint64_t sum = 0;
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < u->nqueues; i++)
+		sum += u->queues[i].served;
+	n = snprintf(buf, len, "%llu requests served through the ring (",
+		     (unsigned long long)sum);
+	for (i = 0; i < u->nqueues && n > 0 && (size_t)n < len; i++)
+		n += snprintf(buf + n, len - n, "%squeue %u: %llu",
+			      i ? ", " : "", i,
+			      (unsigned long long)u->queues[i].served);
+	if (n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, ")");
+	return n;
+}
+
+void zramfs_uring_destroy(struct zramfs_uring *u)
+{
+	if (!u)
+		return;
+	param_restore(u);
+	pthread_mutex_destroy(&u->lock);
+	pthread_cond_destroy(&u->changed);
+	free(u->queues);
+	free(u);
+}
