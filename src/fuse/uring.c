@@ -349,6 +349,7 @@ static void serve_entry(struct ring_queue *q, struct ring_entry *e)
 	uint32_t payload_len = h->ring_ent_in_out.payload_sz;
 	size_t op_len = 0;
 	struct fuse_buf buf;
+	int well_formed;
 	char *start;
 
 	memcpy(&in, h->in_out, sizeof(in));
@@ -356,12 +357,13 @@ static void serve_entry(struct ring_queue *q, struct ring_entry *e)
 	e->replied = 0;
 	/* The first argument is in op_in, the rest in the payload; so the
 	 * operation header's length is whatever the two leave of in.len. */
-	if (in.len >= sizeof(in) + (uint64_t)payload_len &&
-	    payload_len <= q->uring->payload_size)
+	well_formed = in.len >= sizeof(in) + (uint64_t)payload_len &&
+		      payload_len <= q->uring->payload_size;
+	if (well_formed) {
 		op_len = in.len - sizeof(in) - payload_len;
-	if (in.len >= sizeof(in) + (uint64_t)payload_len &&
-	    payload_len <= q->uring->payload_size &&
-	    op_len <= FUSE_URING_OP_IN_OUT_SZ) {
+		well_formed = op_len <= FUSE_URING_OP_IN_OUT_SZ;
+	}
+	if (well_formed) {
 		start = e->payload - op_len - sizeof(in);
 		memcpy(start, &in, sizeof(in));
 		memcpy(start + sizeof(in), h->op_in, op_len);
@@ -386,7 +388,8 @@ static void serve_entry(struct ring_queue *q, struct ring_entry *e)
 	queue_cmd(q, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
 }
 
-/* The writev hook's half for ring requests: the reply goes into e. */
+/* The writev hook's half for ring requests: the reply goes into e.
+ * Returns as writev(2) does. */
 static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
 				const struct iovec *iov, int count)
 {
@@ -396,8 +399,11 @@ static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
 	int i;
 
 	for (i = 1; i < count; i++) {
-		if (len + iov[i].iov_len > cap)
-			return -EINVAL;
+		if (len + iov[i].iov_len > cap) {
+			/* libfuse reports it; serve_entry() answers EIO. */
+			errno = EINVAL;
+			return -1;
+		}
 		if (iov[i].iov_base != e->payload + len)
 			memcpy(e->payload + len, iov[i].iov_base,
 			       iov[i].iov_len);
