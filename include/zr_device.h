@@ -22,6 +22,15 @@ struct zr_device;
 struct zr_device *zr_device_create(int id);
 /* No other call on dev may be running or follow. */
 void zr_device_destroy(struct zr_device *dev);
+
+/*
+ * Readies the calling thread for I/O ahead of time: registers it with
+ * liburcu and touches its scratch pages, so that (under mlockall) the
+ * memory the I/O path uses per thread is resident and locked before the
+ * first request rather than faulted in while serving one. Optional: the
+ * I/O path does the same lazily.
+ */
+void zr_device_thread_prepare(void);
 int zr_device_id(const struct zr_device *dev);
 
 /* ---- control path (serialised per device, never blocks I/O) ---- */

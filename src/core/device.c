@@ -69,6 +69,15 @@ __thread unsigned char zr_scratch_comp[ZR_PAGE_SIZE];
 static __thread unsigned char tls_fetch[ZR_PAGE_SIZE]
 	__attribute__((aligned(ZR_PAGE_SIZE)));
 
+void zr_device_thread_prepare(void)
+{
+	if (!zr_rcu_registered)
+		zr_rcu_register_slow();
+	memset(zr_scratch_page, 0, sizeof(zr_scratch_page));
+	memset(zr_scratch_comp, 0, sizeof(zr_scratch_comp));
+	memset(tls_fetch, 0, sizeof(tls_fetch));
+}
+
 static uint32_t monotonic_seconds(void)
 {
 	struct timespec ts;

@@ -83,7 +83,8 @@ static void io_buf_key_create(void)
 		zr_die("pthread_key_create");
 }
 
-/* The calling worker's read buffer, made on its first read. */
+/* The calling thread's read buffer, made by zramfs_thread_prepare() or
+ * on its first read. */
 static char *io_buf(void)
 {
 	if (!tls_io_buf) {
@@ -93,6 +94,17 @@ static char *io_buf(void)
 			pthread_setspecific(io_buf_key, tls_io_buf);
 	}
 	return tls_io_buf;
+}
+
+void zramfs_thread_prepare(size_t max_io)
+{
+	char *buf = io_buf();
+
+	/* Resident (and locked, under mlockall) up to the largest request
+	 * the kernel will send; the rest of the buffer is never used. */
+	if (buf)
+		memset(buf, 0, max_io < ZRAMFS_MAX_IO ? max_io : ZRAMFS_MAX_IO);
+	zr_device_thread_prepare();
 }
 
 static struct zramfs *zramfs_data(fuse_req_t req)

@@ -499,7 +499,7 @@ int main(int argc, char *argv[])
 
 	/* Every worker is started (and inherits the swap-safety flags)
 	 * before the first request is served. */
-	ret = zramfs_serve(se, threads, fs.uring);
+	ret = zramfs_serve(se, threads, fs.uring, fs.max_io);
 	if (ret)
 		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
 	ret = ret ? 1 : 0;

@@ -41,6 +41,7 @@
 
 struct worker_pool {
 	struct fuse_session *se;
+	size_t max_io;		/* for zramfs_thread_prepare() */
 	sem_t finished;		/* posted by each worker that stops */
 	int error;		/* first receive error (not ENODEV), atomic */
 };
@@ -67,6 +68,7 @@ static void *worker_main(void *opaque)
 	int res, zero = 0;
 
 	touch_stack();
+	zramfs_thread_prepare(pool->max_io);
 	memset(&buf, 0, sizeof(buf));
 	pthread_cleanup_push(free_buf, &buf);
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
@@ -134,39 +136,57 @@ static void *pool_arg(void *pool, unsigned int i)
 	return pool;
 }
 
-static void *queue_arg(void *uring, unsigned int i)
+struct ring_start {
+	struct zramfs_uring *uring;
+	size_t max_io;
+	unsigned int qid;
+};
+
+static void *queue_arg(void *starts, unsigned int i)
 {
-	return zramfs_uring_queue(uring, i);
+	return &((struct ring_start *)starts)[i];
 }
 
-/* Ring threads touch their stacks too: they start with the same code. */
-static void *ring_main(void *queue)
+/* Ring threads are readied as the workers are. */
+static void *ring_main(void *opaque)
 {
+	struct ring_start *start = opaque;
+
 	touch_stack();
-	return zramfs_uring_thread(queue);
+	zramfs_thread_prepare(start->max_io);
+	return zramfs_uring_thread(zramfs_uring_queue(start->uring,
+						      start->qid));
 }
 
 int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
-		 struct zramfs_uring *uring)
+		 struct zramfs_uring *uring, size_t max_io)
 {
-	struct worker_pool pool = { .se = se };
+	struct worker_pool pool = { .se = se, .max_io = max_io };
 	unsigned int nqueues = uring ? zramfs_uring_queues(uring) : 0;
 	pthread_t *threads = calloc(nthreads, sizeof(*threads));
 	pthread_t *rings = calloc(nqueues ? nqueues : 1, sizeof(*rings));
+	struct ring_start *starts = calloc(nqueues ? nqueues : 1,
+					   sizeof(*starts));
 	unsigned int started = 0, rings_started = 0, i;
 	int ret = 0;
 
-	if (!threads || !rings) {
+	if (!threads || !rings || !starts) {
 		free(threads);
 		free(rings);
+		free(starts);
 		return -ENOMEM;
+	}
+	for (i = 0; i < nqueues; i++) {
+		starts[i].uring = uring;
+		starts[i].max_io = max_io;
+		starts[i].qid = i;
 	}
 	sem_init(&pool.finished, 0, 0);
 	/* Ring queues first, set up (rings, buffers touched) before the
 	 * first request, INIT, is read. */
 	if (uring) {
 		rings_started = start_threads(rings, nqueues, ring_main,
-					      queue_arg, uring);
+					      queue_arg, starts);
 		if (rings_started < nqueues)
 			zramfs_uring_stop(uring);
 		zramfs_uring_wait_set_up(uring, rings_started);
@@ -193,6 +213,7 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 	sem_destroy(&pool.finished);
 	free(threads);
 	free(rings);
+	free(starts);
 	if (started < nthreads)
 		ret = -EAGAIN;
 	return ret ? ret : pool.error;

@@ -31,9 +31,14 @@ extern const struct fuse_lowlevel_ops zramfs_ll_ops;
 
 /* Serves se with nthreads workers, all started before serving, and the
  * io_uring queue threads of uring if not NULL, until unmounted or
- * signalled. 0, or a negative errno. */
+ * signalled; each thread is readied for requests of up to max_io bytes
+ * first. 0, or a negative errno. */
 int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
-		 struct zramfs_uring *uring);
+		 struct zramfs_uring *uring, size_t max_io);
+
+/* Readies the calling thread for I/O (ll.c): its read buffer touched up
+ * to max_io, the core's per-thread state (zr_device_thread_prepare). */
+void zramfs_thread_prepare(size_t max_io);
 
 /*
  * FUSE over io_uring (uring.c). prepare() before mounting (it sets the
