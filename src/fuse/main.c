@@ -468,10 +468,10 @@ int main(int argc, char *argv[])
 		goto out_destroy_host;
 	}
 	if (opts.io_uring) {
-		ret = zramfs_uring_prepare(&fs.uring, fs.max_io);
-		if (ret) {
-			log_msg(LOG_ERR, "io_uring: %s", strerror(-ret));
-			ret = 1;
+		int err = zramfs_uring_prepare(&fs.uring, fs.max_io);
+
+		if (err) {
+			log_msg(LOG_ERR, "io_uring: %s", strerror(-err));
 			goto out_destroy_host;
 		}
 	}

@@ -19,8 +19,9 @@
  *     FUSE_OVER_IO_URING (flags2 bit 9: the kernel offers it only while
  *     /sys/module/fuse/parameters/enable_uring is Y);
  *   - the writev hook adds FUSE_OVER_IO_URING to libfuse's INIT reply and,
- *     once it is written, lets the ring threads register their entries
- *     (the kernel refuses registration before INIT is answered);
+ *     once it is written, puts enable_uring back as it was (registration
+ *     only needs the connection's flag) and lets the ring threads
+ *     register their entries (the kernel refuses them before INIT);
  *   - a ring request is rebuilt in place into the /dev/fuse layout
  *     [fuse_in_header][operation header][payload]: the payload buffer
  *     starts ENTRY_GAP bytes into its allocation, so the two headers are
@@ -30,18 +31,23 @@
  *     serving thread, so the reply reaches the writev hook on that thread:
  *     a thread-local pointer names the entry being served, and the reply
  *     is copied into the entry instead of being written to /dev/fuse.
- * The classic workers keep serving /dev/fuse meanwhile: INIT, FORGET,
- * INTERRUPT and whatever comes before every queue is registered (the
- * kernel uses the ring only once all queues have entries) still arrive
- * there, and with no ring (kernel without it, registration refused) every
- * request does: -o io_uring then only costs a warning.
+ * The classic workers keep serving /dev/fuse meanwhile: INIT, FORGET and
+ * INTERRUPT always arrive there, and with no ring (kernel without it,
+ * registration refused: the kernel then drops the ring for the connection)
+ * every request does: -o io_uring then only costs a warning. Once INIT
+ * is answered with the flag, the kernel holds every other request until
+ * all queues have registered; so a queue that cannot be submitted, or one
+ * that loses all its entries while the ring is in use (its CPU's requests
+ * would wait forever), ends the session with an error instead: the daemon
+ * unmounts and exits rather than leave a swap device hanging.
  *
  * Swap safety is the classic workers': the ring threads are created before
  * serving, by the same code, with the same locked stacks, inherited
  * PR_SET_IO_FLUSHER and blocked signals; their rings and buffers are set up
  * and touched before INIT, so nothing is allocated once requests flow.
  * Memory: ENTRIES_PER_QUEUE payloads of max_write (ZRAMFS_URING_MAX_IO,
- * 256 KiB) per possible CPU, about 2 MiB per CPU.
+ * 256 KiB) per online CPU, about 2 MiB per CPU; the queue of a possible
+ * but offline CPU gets one entry (the kernel wants every queue).
  *
  * Ending: on unmount the kernel completes every entry it holds with
  * -ENOTCONN; a thread whose entries are all gone ends. When the daemon
@@ -149,6 +155,7 @@ struct ring_queue {
 	struct io_uring_cqe *cqes;
 	unsigned int sq_local_tail;
 	struct fuse_uring_req_header *hdrs;
+	unsigned int depth;	/* entries lent: all, or 1 if CPU offline */
 	struct ring_entry entries[ENTRIES_PER_QUEUE];
 	uint64_t served;	/* requests served, read at the end */
 };
@@ -175,7 +182,6 @@ struct zramfs_uring {
 	int offered;
 	int init_answered;
 	int stop;
-	unsigned int registering;	/* queues still to submit REGISTER */
 	int restore_param;	/* enable_uring was N: set it back */
 };
 
@@ -218,7 +224,7 @@ static int param_write(int on)
 	return ret;
 }
 
-/* Once every queue has submitted its registration, or on abort. */
+/* Once INIT is answered, or on the way out. */
 static void param_restore(struct zramfs_uring *u)
 {
 	if (__atomic_exchange_n(&u->restore_param, 0, __ATOMIC_ACQ_REL))
@@ -304,35 +310,40 @@ static void queue_cmd(struct ring_queue *q, struct ring_entry *e, int cmd)
 	e->last_cmd = cmd;
 }
 
-/* Submits what was queued, without waiting. */
-static int ring_submit(struct ring_queue *q)
-{
-	unsigned int to_submit = q->sq_local_tail - *q->sq_tail;
-
-	__atomic_store_n(q->sq_tail, q->sq_local_tail, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, q->ring_fd, to_submit, 0, 0, NULL,
-		    0) < 0)
-		return -errno;
-	return 0;
-}
-
-/* Submits what was queued and waits up to STOP_POLL_MS for completions. */
+/*
+ * Submits what was queued (counted from the kernel's head, so that what
+ * a partial submission left is submitted next time) and waits up to
+ * STOP_POLL_MS for completions. Transient failures return 0 for a retry.
+ */
 static int ring_enter(struct ring_queue *q)
 {
-	unsigned int to_submit = q->sq_local_tail - *q->sq_tail;
 	struct __kernel_timespec ts = { 0, STOP_POLL_MS * 1000000L };
 	struct io_uring_getevents_arg arg;
+	unsigned int to_submit;
 	long ret;
 
 	memset(&arg, 0, sizeof(arg));
 	arg.ts = (uint64_t)(uintptr_t)&ts;
 	__atomic_store_n(q->sq_tail, q->sq_local_tail, __ATOMIC_RELEASE);
+	to_submit = q->sq_local_tail - __atomic_load_n(q->sq_head,
+						       __ATOMIC_ACQUIRE);
 	ret = syscall(__NR_io_uring_enter, q->ring_fd, to_submit, 1,
 		      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
 		      sizeof(arg));
-	if (ret < 0 && errno != EINTR && errno != ETIME && errno != EBUSY)
+	if (ret >= 0)
+		return 0;
+	switch (errno) {
+	case EINTR:
+	case ETIME:
+		return 0;
+	case EAGAIN:
+	case EBUSY:
+	case ENOMEM:
+		usleep(1000);	/* the kernel is short of something: retry */
+		return 0;
+	default:
 		return -errno;
-	return 0;
+	}
 }
 
 /* ---- serving ----------------------------------------------------------- */
@@ -405,8 +416,8 @@ static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
 			return -1;
 		}
 		if (iov[i].iov_base != e->payload + len)
-			memcpy(e->payload + len, iov[i].iov_base,
-			       iov[i].iov_len);
+			memmove(e->payload + len, iov[i].iov_base,
+				iov[i].iov_len);
 		len += iov[i].iov_len;
 	}
 	memcpy(h->in_out, out, sizeof(*out));
@@ -446,10 +457,10 @@ static int queue_set_up(struct ring_queue *q)
 	if (ret)
 		return ret;
 	if (posix_memalign((void **)&q->hdrs, 4096,
-			   ENTRIES_PER_QUEUE * sizeof(*q->hdrs)))
+			   q->depth * sizeof(*q->hdrs)))
 		return -ENOMEM;
-	memset(q->hdrs, 0, ENTRIES_PER_QUEUE * sizeof(*q->hdrs));
-	for (i = 0; i < ENTRIES_PER_QUEUE; i++) {
+	memset(q->hdrs, 0, q->depth * sizeof(*q->hdrs));
+	for (i = 0; i < q->depth; i++) {
 		struct ring_entry *e = &q->entries[i];
 
 		if (posix_memalign((void **)&e->buf, 4096, buf_len))
@@ -480,6 +491,19 @@ static int wait_for_init(struct zramfs_uring *u)
 	return go;
 }
 
+/*
+ * A queue the kernel will go on sending requests to can no longer take
+ * them: they would wait forever. End the session (the daemon unmounts and
+ * exits) rather than leave the device hanging.
+ */
+static void queue_lost(struct ring_queue *q, const char *what, int err)
+{
+	fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u lost (%s%s%s): "
+		 "stopping, as its CPU's requests could not be served\n",
+		 q->qid, what, err ? ": " : "", err ? strerror(-err) : "");
+	fuse_session_exit(q->uring->se);
+}
+
 void *zramfs_uring_thread(void *opaque)
 {
 	struct ring_queue *q = opaque;
@@ -498,22 +522,13 @@ void *zramfs_uring_thread(void *opaque)
 		queue_release(q);
 		return NULL;
 	}
-	for (i = 0; i < ENTRIES_PER_QUEUE; i++)
+	for (i = 0; i < q->depth; i++)
 		queue_cmd(q, &q->entries[i], FUSE_IO_URING_CMD_REGISTER);
-	ret = ring_submit(q);
-	/* The last queue to submit its entries puts the module parameter
-	 * back: registration is checked when submitted. */
-	if (__atomic_sub_fetch(&u->registering, 1, __ATOMIC_ACQ_REL) == 0)
-		param_restore(u);
-	live = ret ? 0 : ENTRIES_PER_QUEUE;
-	if (ret)
-		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u: %s\n",
-			 q->qid, strerror(-ret));
+	live = q->depth;
 	while (live && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
 		ret = ring_enter(q);
 		if (ret) {
-			fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u: "
-				 "%s\n", q->qid, strerror(-ret));
+			queue_lost(q, "submitting", ret);
 			break;
 		}
 		head = *q->cq_head;
@@ -527,15 +542,22 @@ void *zramfs_uring_thread(void *opaque)
 				serve_entry(q, e);
 			} else if (cqe->res == -EAGAIN || cqe->res == -EINTR) {
 				queue_cmd(q, e, e->last_cmd);
-			} else {
-				/* ENOTCONN: the connection is gone. */
-				if (cqe->res != -ENOTCONN &&
-				    e->last_cmd == FUSE_IO_URING_CMD_REGISTER)
-					fuse_log(FUSE_LOG_WARNING,
-						 "zramfs: io_uring queue %u: "
-						 "registration refused: %s\n",
-						 q->qid, strerror(-cqe->res));
+			} else if (cqe->res == -ENOTCONN) {
+				live--;	/* the connection is gone */
+			} else if (e->last_cmd == FUSE_IO_URING_CMD_REGISTER) {
+				/* The kernel drops the ring for the
+				 * connection: /dev/fuse serves. */
+				fuse_log(FUSE_LOG_WARNING,
+					 "zramfs: io_uring queue %u: "
+					 "registration refused: %s\n",
+					 q->qid, strerror(-cqe->res));
 				live--;
+			} else {
+				fuse_log(FUSE_LOG_ERR,
+					 "zramfs: io_uring queue %u: commit: "
+					 "%s\n", q->qid, strerror(-cqe->res));
+				if (--live == 0)
+					queue_lost(q, "its last entry", 0);
 			}
 		}
 		__atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
@@ -596,14 +618,15 @@ static ssize_t hook_writev(int fd, struct iovec *iov, int count,
 	}
 	n = writev(fd, iov, count);
 	__atomic_store_n(&u->init_answered, 1, __ATOMIC_RELEASE);
+	/* Registration only needs the connection's own io_uring flag,
+	 * set by this reply: enable_uring goes back at once. */
+	param_restore(u);
 	if (!offered)
 		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring: the kernel does "
 			 "not offer FUSE over io_uring (Linux 6.14 or later "
 			 "with CONFIG_FUSE_IO_URING): serving through "
 			 "/dev/fuse\n");
 	set_state(u, n >= 0 && offered && usable ? URING_GO : URING_ABORT);
-	if (!offered || !usable || n < 0)
-		param_restore(u);
 	return n;
 }
 
@@ -614,27 +637,78 @@ static const struct fuse_custom_io hooks = {
 
 /* ---- life cycle ---------------------------------------------------------- */
 
-/* Possible CPUs (the kernel's queue count): the highest in
- * /sys/devices/system/cpu/possible, plus one. */
-static unsigned int possible_cpus(void)
+/*
+ * Reads a CPU list such as "0-3,8" (sysfs format) into set[0..cap) and
+ * returns how many CPUs it names, or -1.
+ */
+static int cpu_list_read(const char *path, unsigned char *set,
+			 unsigned int cap)
 {
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
-	unsigned int last = 0, n;
+	FILE *f = fopen(path, "re");
+	unsigned int lo, hi, cpu;
+	int count = 0, n;
 	char sep;
+
+	if (!f)
+		return -1;
+	for (;;) {
+		n = fscanf(f, "%u%c", &lo, &sep);
+		if (n < 1)
+			break;
+		hi = lo;
+		if (n == 2 && sep == '-' && fscanf(f, "%u%c", &hi, &sep) < 1)
+			break;
+		for (cpu = lo; cpu <= hi && cpu < cap; cpu++) {
+			count += !set[cpu];
+			set[cpu] = 1;
+		}
+		if (n < 2 || sep != ',')
+			break;
+	}
+	fclose(f);
+	return count ? count : -1;
+}
+
+#define MAX_CPUS 8192
+
+/*
+ * One queue per possible CPU, as the kernel counts them
+ * (num_possible_cpus()); each online CPU's queue gets ENTRIES_PER_QUEUE
+ * entries, an offline one's a single entry. 0, or -ENOMEM.
+ */
+static int queues_size(struct zramfs_uring *u)
+{
+	unsigned char *possible = calloc(MAX_CPUS, 1);
+	unsigned char *online = calloc(MAX_CPUS, 1);
+	int n, on, ret = 0;
+	unsigned int i;
 	long conf;
 
-	if (f) {
-		while (fscanf(f, "%u%c", &n, &sep) == 2) {
-			if (n > last)
-				last = n;
-			if (sep == '\n')
-				break;
-		}
-		fclose(f);
-		return last + 1;
+	if (!possible || !online) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	conf = sysconf(_SC_NPROCESSORS_CONF);
-	return conf > 0 ? (unsigned int)conf : 1;
+	n = cpu_list_read("/sys/devices/system/cpu/possible", possible,
+			  MAX_CPUS);
+	on = cpu_list_read("/sys/devices/system/cpu/online", online,
+			   MAX_CPUS);
+	if (n < 0) {
+		conf = sysconf(_SC_NPROCESSORS_CONF);
+		n = conf > 0 ? (int)conf : 1;
+	}
+	u->nqueues = (unsigned int)n;
+	u->queues = calloc(u->nqueues, sizeof(*u->queues));
+	if (!u->queues) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < u->nqueues; i++)
+		u->queues[i].depth = on < 0 || i >= MAX_CPUS || online[i] ?
+				     ENTRIES_PER_QUEUE : 1;
+out:
+	free(possible);
+	free(online);
+	return ret;
 }
 
 int zramfs_uring_prepare(struct zramfs_uring **out, size_t payload_size)
@@ -646,9 +720,7 @@ int zramfs_uring_prepare(struct zramfs_uring **out, size_t payload_size)
 	if (!u)
 		return -ENOMEM;
 	u->payload_size = payload_size;
-	u->nqueues = possible_cpus();
-	u->queues = calloc(u->nqueues, sizeof(*u->queues));
-	if (!u->queues) {
+	if (queues_size(u)) {
 		free(u);
 		return -ENOMEM;
 	}
@@ -657,13 +729,11 @@ int zramfs_uring_prepare(struct zramfs_uring **out, size_t payload_size)
 		u->queues[i].qid = i;
 		u->queues[i].ring_fd = -1;
 	}
-	u->registering = u->nqueues;
 	u->fuse_fd = -1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->changed, NULL);
-	/* The kernel offers the ring in INIT only while enable_uring is Y,
-	 * and accepts registrations only then: Y from before the mount
-	 * until every queue has registered, then as it was. */
+	/* The kernel offers the ring in INIT only while enable_uring is Y:
+	 * Y from before the mount until INIT is answered, then as it was. */
 	on = param_read();
 	if (on == 0) {
 		if (param_write(1) == 0)

@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "zr_common.h"
 #include "zramfs.h"
@@ -38,6 +39,8 @@
 #define WORKER_STACK_SIZE (256 * 1024)
 /* Touched at start so the stack is resident and locked up front. */
 #define WORKER_STACK_TOUCH (128 * 1024)
+/* How soon the main thread notices a signal that missed its wait. */
+#define SIGNAL_POLL_MS 200
 
 struct worker_pool {
 	struct fuse_session *se;
@@ -93,6 +96,19 @@ static void *worker_main(void *opaque)
 	pthread_cleanup_pop(1);
 	sem_post(&pool->finished);
 	return NULL;
+}
+
+static void wait_finished(sem_t *finished)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += SIGNAL_POLL_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	sem_timedwait(finished, &until);
 }
 
 /* Blocks the signals that end the daemon: only the main thread takes
@@ -197,10 +213,11 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 	if (started < nthreads)
 		fuse_session_exit(se);
 
-	/* Until a worker saw the end, or a signal handler set it (the
-	 * signal interrupts the wait). */
+	/* Until a worker saw the end, or a signal handler set it. The
+	 * signal interrupts the wait, but may land just before it: the wait
+	 * is bounded so that such a signal is seen within SIGNAL_POLL_MS. */
 	while (!fuse_session_exited(se))
-		sem_wait(&pool.finished);
+		wait_finished(&pool.finished);
 
 	for (i = 0; i < started; i++)
 		pthread_cancel(threads[i]);
