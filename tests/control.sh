@@ -133,12 +133,10 @@ BD_FMT='%8s %8s %8s\n'
 DEBUG_FMT='version: %s\n%s %8s\n'
 ALGOS="[lz4] lz4hc zstd "$'\n'
 
-make_tmpdir TMP
+make_test_dirs TMP
 # The unprivileged user must be able to reach the mountpoints, so that what
 # refuses it is zramfs and not mktemp's 0700.
 chmod 0755 "$TMP"
-MNT=$TMP/mnt
-mkdir "$MNT"
 mount_zramfs "$MNT"
 C=$MNT/control
 D=$C/zram0

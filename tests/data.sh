@@ -28,12 +28,10 @@ PAGE=4096
 SIZE=$((512 * M))
 BULK=$((300 * M))
 
-make_tmpdir TMP
-MNT=$TMP/mnt
+make_test_dirs TMP
 DEV=$MNT/zram0
 DATA=$TMP/data
 SHADOW=$TMP/shadow
-mkdir "$MNT" || fail "mkdir $MNT"
 
 # ---- helpers ---------------------------------------------------------------
 

@@ -30,9 +30,7 @@ PARAM=/sys/module/fuse/parameters/enable_uring
 	skip "this kernel has no FUSE over io_uring ($PARAM missing: Linux < 6.14 or CONFIG_FUSE_IO_URING off)"
 [ -w "$PARAM" ] || skip "$PARAM is not writable"
 
-make_tmpdir TMP
-MNT=$TMP/mnt
-mkdir "$MNT"
+make_test_dirs TMP
 PARAM_BEFORE=$(cat "$PARAM")
 at_exit "echo '$PARAM_BEFORE' > '$PARAM'"
 

@@ -53,6 +53,13 @@ make_tmpdir() {
 	printf -v "$1" '%s' "$dir"
 }
 
+# make_test_dirs VAR: make_tmpdir VAR, and an empty mountpoint in it, MNT.
+make_test_dirs() {
+	make_tmpdir "$1"
+	MNT=${!1}/mnt
+	mkdir "$MNT" || fail "mkdir $MNT"
+}
+
 # Waits until MOUNTPOINT is a zramfs mount (up to 10 s).
 wait_mounted() {
 	local i

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 require_fuse
 
-make_tmpdir TMP
-MNT=$TMP/mnt
-mkdir "$MNT" || fail "mkdir $MNT"
+make_test_dirs TMP
 # Whatever a step below leaves mounted by mistake is unmounted at exit.
 at_exit "fusermount3 -u '$MNT' || umount -l '$MNT'"
 

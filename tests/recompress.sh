@@ -9,9 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 require_fuse
 
-make_tmpdir WORK
-MNT=$WORK/mnt
-mkdir "$MNT"
+make_test_dirs WORK
 D=$MNT/control/zram0
 DATA=$WORK/data
 MIB=256

@@ -37,12 +37,10 @@ PAGE=4096
 DEV_MIB=64
 HOT_MIB=16
 
-make_tmpdir TMP
-MNT=$TMP/mnt
+make_test_dirs TMP
 CTL=$MNT/control
 ERRLOG=$TMP/errors
 COUNTS=$TMP/counts
-mkdir "$MNT" || fail "mkdir $MNT"
 : > "$ERRLOG"
 : > "$COUNTS"
 head -c $PAGE /dev/zero > "$TMP/zero"
@@ -133,6 +131,24 @@ count() {
 
 # ---- workers ---------------------------------------------------------------
 
+# check_open_pages VERB WRONG: data_worker's pages of this open (cur)
+# must read back as written (want); each failure is reported with VERB
+# (the read failed) or WRONG (other data). True when all of them did.
+# Uses data_worker's locals.
+check_open_pages() {
+	local p ok=0
+	for p in "${cur[@]}"; do
+		if ! get "$file" "$p" "$rd" "$e"; then
+			bad "$name: $1 $dev page $p: $(< "$e")"
+			ok=1
+		elif ! cmp -s "$rd" "${want[$p]}"; then
+			bad "$name: $dev page $p $2"
+			ok=1
+		fi
+	done
+	return $ok
+}
+
 # data_worker NAME DEV LANE LANES: pages LANE, LANE+LANES, ... of DEV.
 data_worker() {
 	local name=$1 dev=$2 lane=$3 lanes=$4
@@ -187,25 +203,10 @@ data_worker() {
 				fi
 				cur+=("$p")
 			done
-			for p in "${cur[@]}"; do
-				if ! get "$file" "$p" "$rd" "$e"; then
-					bad "$name: read back $dev page $p: $(< "$e")"
-				elif ! cmp -s "$rd" "${want[$p]}"; then
-					bad "$name: $dev page $p reads back different" \
-						"data while the file is open"
-				else
-					((pages++))
-				fi
-			done
+			check_open_pages "read back" "reads back different data while the file is open" &&
+				((pages += ${#cur[@]}))
 			# Once more, after the others: still ours while open.
-			for p in "${cur[@]}"; do
-				if ! get "$file" "$p" "$rd" "$e"; then
-					bad "$name: re-read $dev page $p: $(< "$e")"
-				elif ! cmp -s "$rd" "${want[$p]}"; then
-					bad "$name: $dev page $p changed while the file" \
-						"is open"
-				fi
-			done
+			check_open_pages re-read "changed while the file is open"
 			prev=("${cur[@]}")
 		fi
 		exec {fd}>&-

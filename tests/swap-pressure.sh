@@ -84,11 +84,9 @@ cg_oom_kills() {
 
 # ---- set-up ----------------------------------------------------------------
 
-make_tmpdir TMP
+make_test_dirs TMP
 cc -O2 -Wall -o "$TMP/swapper" "$(dirname "$0")/swapper.c" ||
 	fail "cannot build swapper.c"
-MNT=$TMP/mnt
-mkdir "$MNT" || fail "mkdir $MNT"
 mount_zramfs "$MNT" -o size=$DISK
 PID=$(daemon_pid "$MNT") || fail "no zramfs process serves $MNT"
 STAT=$MNT/control/zram0/mm_stat

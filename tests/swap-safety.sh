@@ -27,7 +27,7 @@ PF_LOCAL_THROTTLE=0x00100000
 cap_eff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)
 HAVE_SYS_RESOURCE=$(( (0x$cap_eff >> 24) & 1 ))
 
-make_tmpdir TMP
+make_test_dirs TMP
 
 # thread_flags PID TID: the flags field (9th) of the thread's stat. The
 # comm in parentheses may hold spaces and parentheses: cut after the last
@@ -89,8 +89,6 @@ check_threads() {
 
 # ---- default mount -----------------------------------------------------------
 
-MNT=$TMP/mnt
-mkdir "$MNT" || fail "mkdir $MNT"
 mount_zramfs "$MNT" -o size=64M
 PID=$(daemon_pid "$MNT") || fail "no zramfs process serves $MNT"
 io "$MNT"

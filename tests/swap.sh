@@ -24,9 +24,7 @@ M=$((1024 * 1024))
 LIMIT_MIB=64
 FILL_MIB=160
 
-make_tmpdir TMP
-MNT=$TMP/mnt
-mkdir "$MNT" || fail "mkdir $MNT"
+make_test_dirs TMP
 MNT=$(realpath "$MNT")
 FILE=$MNT/zram0
 LOOP=

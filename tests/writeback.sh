@@ -123,7 +123,7 @@ on_backing() {
 }
 
 # Data sources.
-make_tmpdir TMP
+make_test_dirs TMP
 chmod 0755 "$TMP"
 DATA=$TMP/data.bin
 make_realistic_data "$DATA" "$DATA_MIB"
@@ -155,8 +155,6 @@ mount -t tmpfs -o size=1M,mode=0755 zramfs-wb-test "$TINY" ||
 	fail "cannot mount a tmpfs on $TINY"
 at_exit "umount '$TINY' || umount -l '$TINY'"
 
-MNT=$TMP/mnt
-mkdir "$MNT"
 mount_zramfs "$MNT" -o size=${DISK_MIB}M
 C=$MNT/control
 D=$C/zram0

@@ -98,7 +98,7 @@ static char *io_buf(void)
 
 void zramfs_thread_prepare(size_t max_io)
 {
-	char *buf = io_buf();
+	char *buf = max_io ? io_buf() : NULL;
 
 	/* Resident (and locked, under mlockall) up to the largest request
 	 * the kernel will send; the rest of the buffer is never used. */
@@ -596,6 +596,7 @@ static void zramfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct zr_device *dev;
 	ssize_t ret;
+	size_t cap;
 	char *buf;
 
 	if (ino_node(ino).kind != NODE_DATA) {
@@ -608,13 +609,19 @@ static void zramfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (size > ZRAMFS_MAX_IO)
-		size = ZRAMFS_MAX_IO;
-	buf = io_buf();
+	/* Over io_uring the page is decompressed straight into the ring
+	 * entry's payload, where the reply goes: no copy of it. */
+	buf = zramfs_uring_reply_buf(&cap);
+	if (!buf) {
+		buf = io_buf();
+		cap = ZRAMFS_MAX_IO;
+	}
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	if (size > cap)
+		size = cap;
 	ret = zr_device_read(dev, buf, size, off);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);

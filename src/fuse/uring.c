@@ -30,7 +30,9 @@
  *   - zramfs replies to every request before its handler returns, on the
  *     serving thread, so the reply reaches the writev hook on that thread:
  *     a thread-local pointer names the entry being served, and the reply
- *     is copied into the entry instead of being written to /dev/fuse.
+ *     is copied into the entry instead of being written to /dev/fuse
+ *     (a data read decompresses straight into the entry's payload,
+ *     zramfs_uring_reply_buf(), so its reply needs no copy).
  * The classic workers keep serving /dev/fuse meanwhile: INIT, FORGET and
  * INTERRUPT always arrive there, and with no ring (kernel without it,
  * registration refused: the kernel then drops the ring for the connection)
@@ -397,6 +399,16 @@ static void serve_entry(struct ring_queue *q, struct ring_entry *e)
 		h->ring_ent_in_out.payload_sz = 0;
 	}
 	queue_cmd(q, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+}
+
+char *zramfs_uring_reply_buf(size_t *cap)
+{
+	struct ring_entry *e = tls_entry;
+
+	if (!e)
+		return NULL;
+	*cap = e->iov[1].iov_len;
+	return e->payload;
 }
 
 /* The writev hook's half for ring requests: the reply goes into e.

@@ -152,26 +152,18 @@ static void *pool_arg(void *pool, unsigned int i)
 	return pool;
 }
 
-struct ring_start {
-	struct zramfs_uring *uring;
-	size_t max_io;
-	unsigned int qid;
-};
-
-static void *queue_arg(void *starts, unsigned int i)
+static void *queue_arg(void *uring, unsigned int i)
 {
-	return &((struct ring_start *)starts)[i];
+	return zramfs_uring_queue(uring, i);
 }
 
-/* Ring threads are readied as the workers are. */
-static void *ring_main(void *opaque)
+/* Ring threads are readied as the workers are, without a read buffer:
+ * they read into their ring entries. */
+static void *ring_main(void *queue)
 {
-	struct ring_start *start = opaque;
-
 	touch_stack();
-	zramfs_thread_prepare(start->max_io);
-	return zramfs_uring_thread(zramfs_uring_queue(start->uring,
-						      start->qid));
+	zramfs_thread_prepare(0);
+	return zramfs_uring_thread(queue);
 }
 
 int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
@@ -181,28 +173,20 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 	unsigned int nqueues = uring ? zramfs_uring_queues(uring) : 0;
 	pthread_t *threads = calloc(nthreads, sizeof(*threads));
 	pthread_t *rings = calloc(nqueues ? nqueues : 1, sizeof(*rings));
-	struct ring_start *starts = calloc(nqueues ? nqueues : 1,
-					   sizeof(*starts));
 	unsigned int started = 0, rings_started = 0, i;
 	int ret = 0;
 
-	if (!threads || !rings || !starts) {
+	if (!threads || !rings) {
 		free(threads);
 		free(rings);
-		free(starts);
 		return -ENOMEM;
-	}
-	for (i = 0; i < nqueues; i++) {
-		starts[i].uring = uring;
-		starts[i].max_io = max_io;
-		starts[i].qid = i;
 	}
 	sem_init(&pool.finished, 0, 0);
 	/* Ring queues first, set up (rings, buffers touched) before the
 	 * first request, INIT, is read. */
 	if (uring) {
 		rings_started = start_threads(rings, nqueues, ring_main,
-					      queue_arg, starts);
+					      queue_arg, uring);
 		if (rings_started < nqueues)
 			zramfs_uring_stop(uring);
 		zramfs_uring_wait_set_up(uring, rings_started);
@@ -230,7 +214,6 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 	sem_destroy(&pool.finished);
 	free(threads);
 	free(rings);
-	free(starts);
 	if (started < nthreads)
 		ret = -EAGAIN;
 	return ret ? ret : pool.error;

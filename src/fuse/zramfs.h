@@ -37,7 +37,8 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 		 struct zramfs_uring *uring, size_t max_io);
 
 /* Readies the calling thread for I/O (ll.c): its read buffer touched up
- * to max_io, the core's per-thread state (zr_device_thread_prepare). */
+ * to max_io (none for 0: io_uring threads read into their ring entries),
+ * the core's per-thread state (zr_device_thread_prepare). */
 void zramfs_thread_prepare(size_t max_io);
 
 /*
@@ -56,6 +57,9 @@ void *zramfs_uring_thread(void *queue);
 void zramfs_uring_wait_set_up(struct zramfs_uring *uring,
 			      unsigned int started);
 void zramfs_uring_stop(struct zramfs_uring *uring);
+/* On an io_uring queue thread serving a request: the payload buffer its
+ * reply goes to, and its size in *cap; NULL on any other thread. */
+char *zramfs_uring_reply_buf(size_t *cap);
 /* Formats how many requests each queue served; once the threads are
  * joined. */
 int zramfs_uring_served(const struct zramfs_uring *uring, char *buf,
