@@ -13,8 +13,11 @@
 #   3. Unmount: the daemon exits 0 and says how many requests each queue
 #      served; every queue served some, and most requests went through
 #      the ring.
-#   4. SIGTERM while the ring is busy: clean exit, status 0.
-#   5. Fallback: with a file of ours bind-mounted over enable_uring, the
+#   4. One CPU's requests are served by all the rings of its queue: fio
+#      pinned to CPU 0 writes 1 MiB blocks at iodepth 16, and each of
+#      queue 0's rings serves some of them (if fio is installed).
+#   5. SIGTERM while the ring is busy: clean exit, status 0.
+#   6. Fallback: with a file of ours bind-mounted over enable_uring, the
 #      daemon reads N from it and writes its Y into it, not into the
 #      module, so the kernel does not offer the ring: the daemon warns and
 #      serves through /dev/fuse, data intact.
@@ -155,7 +158,29 @@ grep -q "io_uring:.*not offer\|registration refused" "$TMP/zramfs.log" &&
 log "$(grep -o 'io_uring: .*' "$TMP/zramfs.log")"
 pass "unmount: exit 0, $n requests served through the ring by $queues queues"
 
-# ---- 4. SIGTERM while busy ----------------------------------------------------------
+# ---- 4. one queue, several rings ---------------------------------------------------
+
+if command -v fio >/dev/null; then
+	start_daemon "$TMP/rings.log" size=256M,io_uring
+	fio --name=pinned --filename="$MNT/zram0" --direct=1 --ioengine=libaio \
+		--rw=write --bs=1M --iodepth=16 --size=128M --cpus_allowed=0 \
+		--buffer_compress_percentage=60 --refill_buffers \
+		--output="$TMP/fio-pinned.out" ||
+		fail "fio pinned to CPU 0: $(tail -5 "$TMP/fio-pinned.out")"
+	stop_daemon unmount
+	# "queue 0: N = a+b": every ring of queue 0 served some.
+	rings=$(sed -n 's/.*(queue 0: [0-9]* = \([0-9+]*\).*/\1/p' "$TMP/rings.log")
+	[ -n "$rings" ] || fail "no per-ring counts: $(cat "$TMP/rings.log")"
+	case "+$rings+" in
+	*+0+* | ++) fail "a ring of queue 0 served nothing ($rings): $(cat "$TMP/rings.log")" ;;
+	esac
+	[ "${rings//[0-9]/}" ] || fail "queue 0 has a single ring: $rings"
+	pass "fio pinned to CPU 0: queue 0's rings served $rings requests"
+else
+	log "fio not installed: the pinned-writer pass is left out"
+fi
+
+# ---- 5. SIGTERM while busy ----------------------------------------------------------
 
 start_daemon "$TMP/term.log" size=256M,io_uring
 dd if="$TMP/data" of="$MNT/zram0" bs=1M oflag=direct status=none &
@@ -166,7 +191,7 @@ wait "$writer" 2>/dev/null
 [ "$(cat "$PARAM")" = N ] || fail "enable_uring is $(cat "$PARAM") after SIGTERM"
 pass "SIGTERM while writing: exit 0, enable_uring back to N"
 
-# ---- 5. fallback: the kernel does not offer the ring ---------------------------
+# ---- 6. fallback: the kernel does not offer the ring ---------------------------
 
 echo N > "$TMP/param"
 mount --bind "$TMP/param" "$PARAM" || fail "cannot bind-mount over $PARAM"

@@ -16,9 +16,9 @@
  * exited), then cancels the workers, which are cancellable only while
  * waiting for a request.
  *
- * With -o io_uring the io_uring queue threads (uring.c) are started the
- * same way, first, and serving begins only once every queue has its ring
- * and buffers set up; at the end they are stopped (they notice within
+ * With -o io_uring the io_uring ring threads (uring.c) are started the
+ * same way, first, and serving begins only once every ring has its
+ * buffers set up; at the end they are stopped (they notice within
  * their poll interval) and joined after the workers.
  */
 #include "config.h"
@@ -152,27 +152,27 @@ static void *pool_arg(void *pool, unsigned int i)
 	return pool;
 }
 
-static void *queue_arg(void *uring, unsigned int i)
+static void *ring_arg(void *uring, unsigned int i)
 {
-	return zramfs_uring_queue(uring, i);
+	return zramfs_uring_ring(uring, i);
 }
 
 /* Ring threads are readied as the workers are, without a read buffer:
  * they read into their ring entries. */
-static void *ring_main(void *queue)
+static void *ring_main(void *ring)
 {
 	touch_stack();
 	zramfs_thread_prepare(0);
-	return zramfs_uring_thread(queue);
+	return zramfs_uring_thread(ring);
 }
 
 int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 		 struct zramfs_uring *uring, size_t max_io)
 {
 	struct worker_pool pool = { .se = se, .max_io = max_io };
-	unsigned int nqueues = uring ? zramfs_uring_queues(uring) : 0;
+	unsigned int nrings = uring ? zramfs_uring_rings(uring) : 0;
 	pthread_t *threads = calloc(nthreads, sizeof(*threads));
-	pthread_t *rings = calloc(nqueues ? nqueues : 1, sizeof(*rings));
+	pthread_t *rings = calloc(nrings ? nrings : 1, sizeof(*rings));
 	unsigned int started = 0, rings_started = 0, i;
 	int ret = 0;
 
@@ -182,16 +182,16 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 		return -ENOMEM;
 	}
 	sem_init(&pool.finished, 0, 0);
-	/* Ring queues first, set up (rings, buffers touched) before the
+	/* Rings first, set up (rings, buffers touched) before the
 	 * first request, INIT, is read. */
 	if (uring) {
-		rings_started = start_threads(rings, nqueues, ring_main,
-					      queue_arg, uring);
-		if (rings_started < nqueues)
+		rings_started = start_threads(rings, nrings, ring_main,
+					      ring_arg, uring);
+		if (rings_started < nrings)
 			zramfs_uring_stop(uring);
 		zramfs_uring_wait_set_up(uring, rings_started);
 	}
-	if (rings_started == nqueues)
+	if (rings_started == nrings)
 		started = start_threads(threads, nthreads, worker_main,
 					pool_arg, &pool);
 	if (started < nthreads)

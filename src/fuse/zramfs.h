@@ -46,14 +46,15 @@ void zramfs_thread_prepare(size_t max_io);
  * fuse module's enable_uring to Y if it was N, until the queues have
  * registered), attach() once mounted (installs the I/O hooks); then
  * zramfs_serve() runs zramfs_uring_thread() for each of the
- * zramfs_uring_queues() queues, waits for them to be set up, and stops
- * them with zramfs_uring_stop() when the session ends.
+ * zramfs_uring_rings() rings (a few per kernel queue), waits for them to
+ * be set up, and stops them with zramfs_uring_stop() when the session
+ * ends.
  */
 int zramfs_uring_prepare(struct zramfs_uring **uring, size_t payload_size);
 int zramfs_uring_attach(struct zramfs_uring *uring, struct fuse_session *se);
-unsigned int zramfs_uring_queues(const struct zramfs_uring *uring);
-void *zramfs_uring_queue(struct zramfs_uring *uring, unsigned int i);
-void *zramfs_uring_thread(void *queue);
+unsigned int zramfs_uring_rings(const struct zramfs_uring *uring);
+void *zramfs_uring_ring(struct zramfs_uring *uring, unsigned int i);
+void *zramfs_uring_thread(void *ring);
 void zramfs_uring_wait_set_up(struct zramfs_uring *uring,
 			      unsigned int started);
 void zramfs_uring_stop(struct zramfs_uring *uring);
