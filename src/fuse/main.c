@@ -504,10 +504,14 @@ int main(int argc, char *argv[])
 		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
 	if (fs.uring) {
-		char served[512];
+		size_t len = zramfs_uring_served_len(fs.uring);
+		char *served = malloc(len);
 
-		zramfs_uring_served(fs.uring, served, sizeof(served));
-		log_msg(LOG_INFO, "io_uring: %s", served);
+		if (served) {
+			zramfs_uring_served(fs.uring, served, len);
+			log_msg(LOG_INFO, "io_uring: %s", served);
+			free(served);
+		}
 	}
 
 out_unmount:

@@ -40,10 +40,11 @@
  * registration refused: the kernel then drops the ring for the connection)
  * every request does: -o io_uring then only costs a warning. Once INIT
  * is answered with the flag, the kernel holds every other request until
- * all queues have registered; so a queue that cannot be submitted, or one
- * that loses all its entries while the ring is in use (its CPU's requests
- * would wait forever), ends the session with an error instead: the daemon
- * unmounts and exits rather than leave a swap device hanging.
+ * all queues have registered; so a ring that cannot be submitted (the
+ * requests in its entries would never be answered), or a queue whose
+ * rings lose all their entries while the ring is in use (its CPU's
+ * requests would wait forever), ends the session with an error instead:
+ * the daemon unmounts and exits rather than leave a swap device hanging.
  *
  * Swap safety is the classic workers': the ring threads are created before
  * serving, by the same code, with the same locked stacks, inherited
@@ -127,7 +128,8 @@ _Static_assert(sizeof(struct fuse_uring_cmd_req) == 24,
 
 /* ---- sizes ------------------------------------------------------------ */
 
-/* Ring entries lent to each queue (libfuse's default depth). */
+/* Ring entries each ring lends to its queue: a queue gets 8, libfuse's
+ * default depth. */
 #define ENTRIES_PER_RING 4
 /*
  * Rings (threads) lending entries to each kernel queue. A queue gets the
@@ -136,7 +138,9 @@ _Static_assert(sizeof(struct fuse_uring_cmd_req) == 24,
  * queue, 1 MiB writes were compressed on one CPU while the other idled
  * (0.82x of 2 rings' throughput for sequential writes, 0.6x for reads,
  * 2-CPU VM). The kernel hands a request to any free entry of the queue,
- * so two rings let two CPUs work on one queue's requests.
+ * so two rings let two CPUs work on one queue's requests. The queue of
+ * an offline CPU gets one ring of one entry: the kernel wants every
+ * queue, and sends it nothing while the CPU is offline.
  */
 #define RINGS_PER_QUEUE 2
 /* Room in front of the payload for the rebuilt request headers. */
@@ -160,6 +164,7 @@ struct ring_entry {
 struct queue_ring {
 	struct zramfs_uring *uring;
 	unsigned int qid;
+	unsigned int ring_no;	/* among its queue's rings */
 	int ring_fd;
 	void *ring_map;
 	size_t ring_map_len;
@@ -186,13 +191,14 @@ struct zramfs_uring {
 	int fuse_fd;
 	size_t payload_size;
 	unsigned int nqueues;	/* the kernel's: possible CPUs */
-	unsigned int nrings;	/* RINGS_PER_QUEUE per queue */
+	unsigned int nrings;	/* RINGS_PER_QUEUE per online CPU's queue */
 	struct queue_ring *rings;
+	unsigned int *queue_live;	/* entries still lent, per queue */
 
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	enum uring_state state;	/* under lock */
-	unsigned int set_up;	/* queues ready to register, under lock */
+	unsigned int set_up;	/* rings ready to register, under lock */
 
 	uint64_t init_unique;	/* atomics from here on */
 	int offered;
@@ -518,16 +524,27 @@ static int wait_for_init(struct zramfs_uring *u)
 }
 
 /*
- * A queue the kernel will go on sending requests to can no longer take
- * them: they would wait forever. End the session (the daemon unmounts and
+ * Requests the kernel goes on sending can no longer be answered: a ring
+ * that cannot submit holds the requests of its entries, and a queue
+ * whose rings have lost every entry takes its CPU's requests to no one.
+ * They would wait forever: end the session (the daemon unmounts and
  * exits) rather than leave the device hanging.
  */
 static void queue_lost(struct queue_ring *q, const char *what, int err)
 {
-	fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u lost (%s%s%s): "
+	fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u, ring %u: %s%s%s: "
 		 "stopping, as its CPU's requests could not be served\n",
-		 q->qid, what, err ? ": " : "", err ? strerror(-err) : "");
+		 q->qid, q->ring_no, what, err ? ": " : "",
+		 err ? strerror(-err) : "");
 	fuse_session_exit(q->uring->se);
+}
+
+/* One of q's entries is gone for good (not by unmounting). */
+static void entry_lost(struct queue_ring *q)
+{
+	if (__atomic_sub_fetch(&q->uring->queue_live[q->qid], 1,
+			       __ATOMIC_ACQ_REL) == 0)
+		queue_lost(q, "the queue's last entry is gone", 0);
 }
 
 void *zramfs_uring_thread(void *opaque)
@@ -539,9 +556,9 @@ void *zramfs_uring_thread(void *opaque)
 
 	ret = queue_set_up(q);
 	if (ret) {
-		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u: %s: "
-			 "serving through /dev/fuse\n", q->qid,
-			 strerror(-ret));
+		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u, ring %u: "
+			 "%s: serving through /dev/fuse\n", q->qid,
+			 q->ring_no, strerror(-ret));
 		set_state(u, URING_ABORT);
 	}
 	if (!wait_for_init(u) || ret) {
@@ -554,7 +571,7 @@ void *zramfs_uring_thread(void *opaque)
 	while (live && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
 		ret = ring_enter(q);
 		if (ret) {
-			queue_lost(q, "submitting", ret);
+			queue_lost(q, "cannot submit", ret);
 			break;
 		}
 		head = *q->cq_head;
@@ -574,16 +591,18 @@ void *zramfs_uring_thread(void *opaque)
 				/* The kernel drops the ring for the
 				 * connection: /dev/fuse serves. */
 				fuse_log(FUSE_LOG_WARNING,
-					 "zramfs: io_uring queue %u: "
+					 "zramfs: io_uring queue %u, ring %u: "
 					 "registration refused: %s\n",
-					 q->qid, strerror(-cqe->res));
+					 q->qid, q->ring_no,
+					 strerror(-cqe->res));
 				live--;
 			} else {
 				fuse_log(FUSE_LOG_ERR,
-					 "zramfs: io_uring queue %u: commit: "
-					 "%s\n", q->qid, strerror(-cqe->res));
-				if (--live == 0)
-					queue_lost(q, "its last entry", 0);
+					 "zramfs: io_uring queue %u, ring %u: "
+					 "commit: %s\n", q->qid, q->ring_no,
+					 strerror(-cqe->res));
+				live--;
+				entry_lost(q);
 			}
 		}
 		__atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
@@ -635,7 +654,7 @@ static ssize_t hook_writev(int fd, struct iovec *iov, int count,
 	    iov[1].iov_len < offsetof(struct fuse_init_out, unused))
 		offered = 0;
 	pthread_mutex_lock(&u->lock);
-	usable = u->state != URING_ABORT;	/* every queue set up */
+	usable = u->state != URING_ABORT;	/* every ring set up */
 	pthread_mutex_unlock(&u->lock);
 	if (offered && usable) {
 		init = iov[1].iov_base;
@@ -699,22 +718,20 @@ static int cpu_list_read(const char *path, unsigned char *set,
 
 /*
  * One queue per possible CPU, as the kernel counts them
- * (num_possible_cpus()), each served by RINGS_PER_QUEUE rings; a ring
- * lends ENTRIES_PER_RING entries to an online CPU's queue and a single
- * one to an offline CPU's. 0, or -ENOMEM.
+ * (num_possible_cpus()): an online CPU's is served by RINGS_PER_QUEUE
+ * rings of ENTRIES_PER_RING entries, an offline CPU's by one ring of one
+ * entry. Rings are laid out queue by queue. 0, or -ENOMEM.
  */
 static int rings_size(struct zramfs_uring *u)
 {
 	unsigned char *possible = calloc(MAX_CPUS, 1);
 	unsigned char *online = calloc(MAX_CPUS, 1);
-	int n, on, ret = 0;
-	unsigned int i, qid;
+	unsigned int qid, r, nr, i = 0;
+	int n, on, ret = -ENOMEM;
 	long conf;
 
-	if (!possible || !online) {
-		ret = -ENOMEM;
+	if (!possible || !online)
 		goto out;
-	}
 	n = cpu_list_read("/sys/devices/system/cpu/possible", possible,
 			  MAX_CPUS);
 	on = cpu_list_read("/sys/devices/system/cpu/online", online,
@@ -724,20 +741,26 @@ static int rings_size(struct zramfs_uring *u)
 		n = conf > 0 ? (int)conf : 1;
 	}
 	u->nqueues = (unsigned int)n;
-	u->nrings = u->nqueues * RINGS_PER_QUEUE;
+	u->nrings = u->nqueues * RINGS_PER_QUEUE;	/* at most */
 	u->rings = calloc(u->nrings, sizeof(*u->rings));
-	if (!u->rings) {
-		ret = -ENOMEM;
+	u->queue_live = calloc(u->nqueues, sizeof(*u->queue_live));
+	if (!u->rings || !u->queue_live)
 		goto out;
+	for (qid = 0; qid < u->nqueues; qid++) {
+		int is_online = on < 0 || qid >= MAX_CPUS || online[qid];
+
+		nr = is_online ? RINGS_PER_QUEUE : 1;
+		for (r = 0; r < nr; r++, i++) {
+			u->rings[i].uring = u;
+			u->rings[i].qid = qid;
+			u->rings[i].ring_no = r;
+			u->rings[i].ring_fd = -1;
+			u->rings[i].depth = is_online ? ENTRIES_PER_RING : 1;
+			u->queue_live[qid] += u->rings[i].depth;
+		}
 	}
-	for (i = 0; i < u->nrings; i++) {
-		qid = i % u->nqueues;
-		u->rings[i].uring = u;
-		u->rings[i].qid = qid;
-		u->rings[i].ring_fd = -1;
-		u->rings[i].depth = on < 0 || qid >= MAX_CPUS || online[qid] ?
-				    ENTRIES_PER_RING : 1;
-	}
+	u->nrings = i;
+	ret = 0;
 out:
 	free(possible);
 	free(online);
@@ -753,6 +776,8 @@ int zramfs_uring_prepare(struct zramfs_uring **out, size_t payload_size)
 		return -ENOMEM;
 	u->payload_size = payload_size;
 	if (rings_size(u)) {
+		free(u->rings);
+		free(u->queue_live);
 		free(u);
 		return -ENOMEM;
 	}
@@ -805,33 +830,45 @@ void zramfs_uring_stop(struct zramfs_uring *u)
 }
 
 /* "N requests served through the ring (queue 0: n = a+b, ...)": the
- * count of each queue, and of each of its rings. */
+ * count of each queue, and of each of its rings (laid out queue by
+ * queue). Cut short with "..." if len is too small. */
 int zramfs_uring_served(const struct zramfs_uring *u, char *buf, size_t len)
 {
 	uint64_t sum = 0, queue_sum;
-	unsigned int i, qid;
+	unsigned int i, j, qid;
 	int n;
 
 	for (i = 0; i < u->nrings; i++)
 		sum += u->rings[i].served;
 	n = snprintf(buf, len, "%llu requests served through the ring (",
 		     (unsigned long long)sum);
-	for (qid = 0; qid < u->nqueues && n > 0 && (size_t)n < len; qid++) {
+	for (i = 0; i < u->nrings && n > 0 && (size_t)n < len; i = j) {
+		qid = u->rings[i].qid;
 		queue_sum = 0;
-		for (i = qid; i < u->nrings; i += u->nqueues)
-			queue_sum += u->rings[i].served;
+		for (j = i; j < u->nrings && u->rings[j].qid == qid; j++)
+			queue_sum += u->rings[j].served;
 		n += snprintf(buf + n, len - n, "%squeue %u: %llu =",
-			      qid ? ", " : "", qid,
+			      i ? ", " : "", qid,
 			      (unsigned long long)queue_sum);
-		for (i = qid; i < u->nrings && n > 0 && (size_t)n < len;
-		     i += u->nqueues)
+		for (j = i; j < u->nrings && u->rings[j].qid == qid &&
+			    n > 0 && (size_t)n < len; j++)
 			n += snprintf(buf + n, len - n, "%s%llu",
-				      i == qid ? " " : "+",
-				      (unsigned long long)u->rings[i].served);
+				      j == i ? " " : "+",
+				      (unsigned long long)u->rings[j].served);
+		while (j < u->nrings && u->rings[j].qid == qid)
+			j++;
 	}
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, ")");
+	if (n > 0 && (size_t)n >= len && len > 4)
+		memcpy(buf + len - 4, "...", 4);
 	return n;
+}
+
+/* Room for zramfs_uring_served()'s text. */
+size_t zramfs_uring_served_len(const struct zramfs_uring *u)
+{
+	return 64 + 24 * (size_t)u->nqueues + 24 * (size_t)u->nrings;
 }
 
 void zramfs_uring_destroy(struct zramfs_uring *u)
@@ -842,5 +879,6 @@ void zramfs_uring_destroy(struct zramfs_uring *u)
 	pthread_mutex_destroy(&u->lock);
 	pthread_cond_destroy(&u->changed);
 	free(u->rings);
+	free(u->queue_live);
 	free(u);
 }

@@ -30,7 +30,7 @@ struct zramfs {
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
 
 /* Serves se with nthreads workers, all started before serving, and the
- * io_uring queue threads of uring if not NULL, until unmounted or
+ * io_uring ring threads of uring if not NULL, until unmounted or
  * signalled; each thread is readied for requests of up to max_io bytes
  * first. 0, or a negative errno. */
 int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
@@ -58,13 +58,14 @@ void *zramfs_uring_thread(void *ring);
 void zramfs_uring_wait_set_up(struct zramfs_uring *uring,
 			      unsigned int started);
 void zramfs_uring_stop(struct zramfs_uring *uring);
-/* On an io_uring queue thread serving a request: the payload buffer its
+/* On an io_uring ring thread serving a request: the payload buffer its
  * reply goes to, and its size in *cap; NULL on any other thread. */
 char *zramfs_uring_reply_buf(size_t *cap);
-/* Formats how many requests each queue served; once the threads are
- * joined. */
+/* Formats how many requests each queue, and each of its rings, served;
+ * once the threads are joined. served_len() is the room it needs. */
 int zramfs_uring_served(const struct zramfs_uring *uring, char *buf,
 			size_t len);
+size_t zramfs_uring_served_len(const struct zramfs_uring *uring);
 void zramfs_uring_destroy(struct zramfs_uring *uring);
 
 #endif
