@@ -120,7 +120,8 @@
  *   regions and handle table layout; alloc, free (with its compaction step)
  *   and each compaction step take it; compact_lock only keeps compactions of
  *   a class apart. There is no arena-wide lock: mem_used, meta_used and
- *   pages_compacted are relaxed atomics. zr_arena_map() and zr_arena_unmap() take no lock:
+ *   pages_compacted are relaxed atomics. zr_arena_map() and
+ *   zr_arena_unmap() take no lock:
  *   map loads the handle entry and, if MOVING is clear, adds a pin with a
  *   compare-and-swap (acquire); if MOVING is set it spins (then yields)
  *   until the copy is done. unmap drops the pin with a release fetch_sub. To

@@ -504,14 +504,11 @@ int main(int argc, char *argv[])
 		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
 	if (fs.uring) {
-		size_t len = zramfs_uring_served_len(fs.uring);
-		char *served = malloc(len);
+		char *served = zramfs_uring_served(fs.uring);
 
-		if (served) {
-			zramfs_uring_served(fs.uring, served, len);
+		if (served)
 			log_msg(LOG_INFO, "io_uring: %s", served);
-			free(served);
-		}
+		free(served);
 	}
 
 out_unmount:

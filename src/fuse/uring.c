@@ -255,7 +255,7 @@ static void param_restore(struct zramfs_uring *u)
 
 /* ---- the raw io_uring calls -------------------------------------------- */
 
-static int ring_setup(struct queue_ring *q)
+static int ring_create(struct queue_ring *q)
 {
 	struct io_uring_params p;
 	char *ring;
@@ -431,14 +431,14 @@ char *zramfs_uring_reply_buf(size_t *cap)
 	return e->payload;
 }
 
-/* The writev hook's half for ring requests: the reply goes into e.
- * Returns as writev(2) does. */
-static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
-				const struct iovec *iov, int count)
+/* The writev hook's half for ring requests: the reply goes into e's
+ * payload (the buffer lent to the kernel). Returns as writev(2) does. */
+static ssize_t reply_into_entry(struct ring_entry *e, const struct iovec *iov,
+				int count)
 {
 	struct fuse_out_header *out = iov[0].iov_base;
 	struct fuse_uring_req_header *h = e->hdr;
-	size_t len = 0;
+	size_t cap = e->iov[1].iov_len, len = 0;
 	int i;
 
 	for (i = 1; i < count; i++) {
@@ -458,7 +458,7 @@ static ssize_t reply_into_entry(struct ring_entry *e, size_t cap,
 	return out->len;
 }
 
-static void queue_release(struct queue_ring *q)
+static void ring_release(struct queue_ring *q)
 {
 	unsigned int i;
 
@@ -479,13 +479,13 @@ static void queue_release(struct queue_ring *q)
 }
 
 /* Ring, headers and payloads, all touched (resident and locked). */
-static int queue_set_up(struct queue_ring *q)
+static int ring_set_up(struct queue_ring *q)
 {
 	size_t buf_len = ENTRY_GAP + q->uring->payload_size;
 	unsigned int i;
 	int ret;
 
-	ret = ring_setup(q);
+	ret = ring_create(q);
 	if (ret)
 		return ret;
 	if (posix_memalign((void **)&q->hdrs, 4096,
@@ -530,7 +530,7 @@ static int wait_for_init(struct zramfs_uring *u)
  * They would wait forever: end the session (the daemon unmounts and
  * exits) rather than leave the device hanging.
  */
-static void queue_lost(struct queue_ring *q, const char *what, int err)
+static void stop_serving(struct queue_ring *q, const char *what, int err)
 {
 	fuse_log(FUSE_LOG_ERR, "zramfs: io_uring queue %u, ring %u: %s%s%s: "
 		 "stopping, as its CPU's requests could not be served\n",
@@ -544,7 +544,7 @@ static void entry_lost(struct queue_ring *q)
 {
 	if (__atomic_sub_fetch(&q->uring->queue_live[q->qid], 1,
 			       __ATOMIC_ACQ_REL) == 0)
-		queue_lost(q, "the queue's last entry is gone", 0);
+		stop_serving(q, "the queue's last entry is gone", 0);
 }
 
 void *zramfs_uring_thread(void *opaque)
@@ -554,7 +554,7 @@ void *zramfs_uring_thread(void *opaque)
 	unsigned int live = 0, i, head, tail;
 	int ret;
 
-	ret = queue_set_up(q);
+	ret = ring_set_up(q);
 	if (ret) {
 		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u, ring %u: "
 			 "%s: serving through /dev/fuse\n", q->qid,
@@ -562,7 +562,7 @@ void *zramfs_uring_thread(void *opaque)
 		set_state(u, URING_ABORT);
 	}
 	if (!wait_for_init(u) || ret) {
-		queue_release(q);
+		ring_release(q);
 		return NULL;
 	}
 	for (i = 0; i < q->depth; i++)
@@ -571,7 +571,7 @@ void *zramfs_uring_thread(void *opaque)
 	while (live && !__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
 		ret = ring_enter(q);
 		if (ret) {
-			queue_lost(q, "cannot submit", ret);
+			stop_serving(q, "cannot submit", ret);
 			break;
 		}
 		head = *q->cq_head;
@@ -607,7 +607,7 @@ void *zramfs_uring_thread(void *opaque)
 		}
 		__atomic_store_n(q->cq_head, head, __ATOMIC_RELEASE);
 	}
-	queue_release(q);
+	ring_release(q);
 	return NULL;
 }
 
@@ -642,7 +642,7 @@ static ssize_t hook_writev(int fd, struct iovec *iov, int count,
 	ssize_t n;
 
 	if (e && out->unique == e->unique)
-		return reply_into_entry(e, u->payload_size, iov, count);
+		return reply_into_entry(e, iov, count);
 	is_init = !__atomic_load_n(&u->init_answered, __ATOMIC_ACQUIRE) &&
 		  out->unique == __atomic_load_n(&u->init_unique,
 						 __ATOMIC_ACQUIRE);
@@ -831,44 +831,39 @@ void zramfs_uring_stop(struct zramfs_uring *u)
 
 /* "N requests served through the ring (queue 0: n = a+b, ...)": the
  * count of each queue, and of each of its rings (laid out queue by
- * queue). Cut short with "..." if len is too small. */
-int zramfs_uring_served(const struct zramfs_uring *u, char *buf, size_t len)
+ * queue). */
+char *zramfs_uring_served(const struct zramfs_uring *u)
 {
 	uint64_t sum = 0, queue_sum;
-	unsigned int i, j, qid;
-	int n;
+	unsigned int i, j;
+	size_t len;
+	char *text = NULL;
+	FILE *f = open_memstream(&text, &len);
 
+	if (!f)
+		return NULL;
 	for (i = 0; i < u->nrings; i++)
 		sum += u->rings[i].served;
-	n = snprintf(buf, len, "%llu requests served through the ring (",
-		     (unsigned long long)sum);
-	for (i = 0; i < u->nrings && n > 0 && (size_t)n < len; i = j) {
-		qid = u->rings[i].qid;
+	fprintf(f, "%llu requests served through the ring (",
+		(unsigned long long)sum);
+	for (i = 0; i < u->nrings; i = j) {
 		queue_sum = 0;
-		for (j = i; j < u->nrings && u->rings[j].qid == qid; j++)
+		for (j = i; j < u->nrings && u->rings[j].qid == u->rings[i].qid;
+		     j++)
 			queue_sum += u->rings[j].served;
-		n += snprintf(buf + n, len - n, "%squeue %u: %llu =",
-			      i ? ", " : "", qid,
-			      (unsigned long long)queue_sum);
-		for (j = i; j < u->nrings && u->rings[j].qid == qid &&
-			    n > 0 && (size_t)n < len; j++)
-			n += snprintf(buf + n, len - n, "%s%llu",
-				      j == i ? " " : "+",
-				      (unsigned long long)u->rings[j].served);
-		while (j < u->nrings && u->rings[j].qid == qid)
-			j++;
+		fprintf(f, "%squeue %u: %llu =", i ? ", " : "",
+			u->rings[i].qid, (unsigned long long)queue_sum);
+		for (j = i; j < u->nrings && u->rings[j].qid == u->rings[i].qid;
+		     j++)
+			fprintf(f, "%s%llu", j == i ? " " : "+",
+				(unsigned long long)u->rings[j].served);
 	}
-	if (n > 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - n, ")");
-	if (n > 0 && (size_t)n >= len && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-	return n;
-}
-
-/* Room for zramfs_uring_served()'s text. */
-size_t zramfs_uring_served_len(const struct zramfs_uring *u)
-{
-	return 64 + 24 * (size_t)u->nqueues + 24 * (size_t)u->nrings;
+	fputc(')', f);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 void zramfs_uring_destroy(struct zramfs_uring *u)

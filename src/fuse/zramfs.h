@@ -61,11 +61,9 @@ void zramfs_uring_stop(struct zramfs_uring *uring);
 /* On an io_uring ring thread serving a request: the payload buffer its
  * reply goes to, and its size in *cap; NULL on any other thread. */
 char *zramfs_uring_reply_buf(size_t *cap);
-/* Formats how many requests each queue, and each of its rings, served;
- * once the threads are joined. served_len() is the room it needs. */
-int zramfs_uring_served(const struct zramfs_uring *uring, char *buf,
-			size_t len);
-size_t zramfs_uring_served_len(const struct zramfs_uring *uring);
+/* How many requests each queue, and each of its rings, served, as text
+ * to free(); once the threads are joined. NULL if out of memory. */
+char *zramfs_uring_served(const struct zramfs_uring *uring);
 void zramfs_uring_destroy(struct zramfs_uring *uring);
 
 #endif
