@@ -12,11 +12,13 @@
 #      hot_add, mkswap + swapon.
 #   3. Unmount: the daemon exits 0 and says how many requests each queue
 #      served; every queue served some, and most requests went through
-#      the ring.
+#      the ring. Its rings had max_background (64) entries in all.
 #   4. One CPU's requests are served by all the rings of its queue: fio
 #      pinned to CPU 0 writes 1 MiB blocks at iodepth 16, and each of
-#      queue 0's rings serves some of them (if fio is installed).
-#   5. SIGTERM while the ring is busy: clean exit, status 0.
+#      queue 0's rings serves some of them (if fio is installed); with
+#      max_background=200, rings of up to 32 entries.
+#   5. SIGTERM while the ring is busy: clean exit, status 0; with
+#      max_background=4, rings of the least 4 entries.
 #   6. Fallback: with a file of ours bind-mounted over enable_uring, the
 #      daemon reads N from it and writes its Y into it, not into the
 #      module, so the kernel does not offer the ring: the daemon warns and
@@ -65,6 +67,21 @@ stop_daemon() {
 # served LOG: requests served through the ring, from the exit message.
 served() {
 	sed -n 's/.*io_uring: \([0-9]*\) requests served through the ring.*/\1/p' "$1"
+}
+
+# check_depth LOG MAX_BACKGROUND: the exit message's entries per ring are
+# max_background spread over the online CPUs' rings (2 each), 4 to 32.
+check_depth() {
+	local cpus rings want got
+	cpus=$(getconf _NPROCESSORS_ONLN)
+	rings=$((cpus * 2))
+	want=$((($2 + rings - 1) / rings))
+	[ "$want" -lt 4 ] && want=4
+	[ "$want" -gt 32 ] && want=32
+	got=$(sed -n 's/.*; \([0-9]*\) entries per ring).*/\1/p' "$1")
+	[ "$got" = "$want" ] ||
+		fail "max_background=$2 on $cpus CPUs: '$got' entries per ring, not $want: $(cat "$1")"
+	pass "max_background=$2 on $cpus CPUs: $got entries per ring"
 }
 
 # random_overwrites DEV MODEL: 4 writers, 200 random 4 KiB pages each,
@@ -157,11 +174,12 @@ grep -q "io_uring:.*not offer\|registration refused" "$TMP/zramfs.log" &&
 	fail "the ring was refused: $(cat "$TMP/zramfs.log")"
 log "$(grep -o 'io_uring: .*' "$TMP/zramfs.log")"
 pass "unmount: exit 0, $n requests served through the ring by $queues queues"
+check_depth "$TMP/zramfs.log" 64
 
 # ---- 4. one queue, several rings ---------------------------------------------------
 
 if command -v fio >/dev/null; then
-	start_daemon "$TMP/rings.log" size=256M,io_uring
+	start_daemon "$TMP/rings.log" size=256M,io_uring,max_background=200
 	fio --name=pinned --filename="$MNT/zram0" --direct=1 --ioengine=libaio \
 		--rw=write --bs=1M --iodepth=16 --size=128M --cpus_allowed=0 \
 		--buffer_compress_percentage=60 --refill_buffers \
@@ -176,13 +194,14 @@ if command -v fio >/dev/null; then
 	esac
 	[ "${rings//[0-9]/}" ] || fail "queue 0 has a single ring: $rings"
 	pass "fio pinned to CPU 0: queue 0's rings served $rings requests"
+	check_depth "$TMP/rings.log" 200
 else
 	log "fio not installed: the pinned-writer pass is left out"
 fi
 
 # ---- 5. SIGTERM while busy ----------------------------------------------------------
 
-start_daemon "$TMP/term.log" size=256M,io_uring
+start_daemon "$TMP/term.log" size=256M,io_uring,max_background=4
 dd if="$TMP/data" of="$MNT/zram0" bs=1M oflag=direct status=none &
 writer=$!
 sleep 0.3
@@ -190,6 +209,7 @@ stop_daemon SIGTERM
 wait "$writer" 2>/dev/null
 [ "$(cat "$PARAM")" = N ] || fail "enable_uring is $(cat "$PARAM") after SIGTERM"
 pass "SIGTERM while writing: exit 0, enable_uring back to N"
+check_depth "$TMP/term.log" 4
 
 # ---- 6. fallback: the kernel does not offer the ring ---------------------------
 

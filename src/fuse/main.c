@@ -468,7 +468,8 @@ int main(int argc, char *argv[])
 		goto out_destroy_host;
 	}
 	if (opts.io_uring) {
-		int err = zramfs_uring_prepare(&fs.uring, fs.max_io);
+		int err = zramfs_uring_prepare(&fs.uring, fs.max_io,
+					       fs.max_background);
 
 		if (err) {
 			log_msg(LOG_ERR, "io_uring: %s", strerror(-err));

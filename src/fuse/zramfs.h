@@ -11,7 +11,7 @@
 /* Largest read or write request, set in conn and as mount options. */
 #define ZRAMFS_MAX_IO (1U << 20)
 /* The same over io_uring, where every ring entry holds a buffer this
- * large: 8 per CPU. */
+ * large: about max_background of them (uring.c). */
 #define ZRAMFS_URING_MAX_IO (256U << 10)
 
 struct zramfs_uring;
@@ -48,9 +48,11 @@ void zramfs_thread_prepare(size_t max_io);
  * zramfs_serve() runs zramfs_uring_thread() for each of the
  * zramfs_uring_rings() rings (a few per kernel queue), waits for them to
  * be set up, and stops them with zramfs_uring_stop() when the session
- * ends.
+ * ends. The rings lend about max_background entries in all, each with a
+ * payload buffer of payload_size bytes.
  */
-int zramfs_uring_prepare(struct zramfs_uring **uring, size_t payload_size);
+int zramfs_uring_prepare(struct zramfs_uring **uring, size_t payload_size,
+			 unsigned int max_background);
 int zramfs_uring_attach(struct zramfs_uring *uring, struct fuse_session *se);
 unsigned int zramfs_uring_rings(const struct zramfs_uring *uring);
 void *zramfs_uring_ring(struct zramfs_uring *uring, unsigned int i);
