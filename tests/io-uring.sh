@@ -120,6 +120,17 @@ done
 	fail "enable_uring is still $(cat "$PARAM") 5 s after the mount (was N)"
 pass "enable_uring back to N once the mount was made"
 
+# Thread names: two rings per online CPU's queue, "zramfs-qQ.R", and the
+# /dev/fuse workers, "zramfs-worker".
+names=$(cat /proc/"$DAEMON"/task/*/comm)
+cpus=$(getconf _NPROCESSORS_ONLN)
+rings=$(grep -c '^zramfs-q[0-9]*\.[01]$' <<< "$names")
+[ "$rings" -ge $((cpus * 2)) ] ||
+	fail "$rings ring threads for $cpus CPUs: $(echo $names)"
+grep -qx 'zramfs-q0\.1' <<< "$names" || fail "no thread zramfs-q0.1: $(echo $names)"
+grep -qx 'zramfs-worker' <<< "$names" || fail "no thread zramfs-worker: $(echo $names)"
+pass "threads named: $rings zramfs-qQ.R ring threads, zramfs-worker"
+
 # ---- 2. data, control files, swap --------------------------------------------
 
 attach_loop LOOP "$MNT/zram0" --direct-io=on

@@ -572,8 +572,12 @@ void *zramfs_uring_thread(void *opaque)
 	struct queue_ring *q = opaque;
 	struct zramfs_uring *u = q->uring;
 	unsigned int live = 0, i, head, tail;
+	char name[16];
 	int ret;
 
+	/* "zramfs-q1.0": queue 1's first ring, in ps -L and top -H. */
+	snprintf(name, sizeof(name), "zramfs-q%u.%u", q->qid, q->ring_no);
+	pthread_setname_np(pthread_self(), name);
 	ret = ring_set_up(q);
 	if (ret) {
 		fuse_log(FUSE_LOG_WARNING, "zramfs: io_uring queue %u, ring %u: "

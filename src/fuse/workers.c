@@ -70,6 +70,7 @@ static void *worker_main(void *opaque)
 	struct fuse_buf buf;
 	int res, zero = 0;
 
+	pthread_setname_np(pthread_self(), "zramfs-worker");
 	touch_stack();
 	zramfs_thread_prepare(pool->max_io);
 	memset(&buf, 0, sizeof(buf));
