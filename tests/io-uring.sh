@@ -37,6 +37,7 @@ PARAM=/sys/module/fuse/parameters/enable_uring
 
 make_test_dirs TMP
 PARAM_BEFORE=$(cat "$PARAM")
+CPUS=$(getconf _NPROCESSORS_ONLN)
 at_exit "echo '$PARAM_BEFORE' > '$PARAM'"
 
 DATA_MIB=64
@@ -72,16 +73,14 @@ served() {
 # check_depth LOG MAX_BACKGROUND: the exit message's entries per ring are
 # max_background spread over the online CPUs' rings (2 each), 4 to 32.
 check_depth() {
-	local cpus rings want got
-	cpus=$(getconf _NPROCESSORS_ONLN)
-	rings=$((cpus * 2))
+	local rings=$((CPUS * 2)) want got
 	want=$((($2 + rings - 1) / rings))
 	[ "$want" -lt 4 ] && want=4
 	[ "$want" -gt 32 ] && want=32
 	got=$(sed -n 's/.*; \([0-9]*\) entries per ring).*/\1/p' "$1")
 	[ "$got" = "$want" ] ||
-		fail "max_background=$2 on $cpus CPUs: '$got' entries per ring, not $want: $(cat "$1")"
-	pass "max_background=$2 on $cpus CPUs: $got entries per ring"
+		fail "max_background=$2 on $CPUS CPUs: '$got' entries per ring, not $want: $(cat "$1")"
+	pass "max_background=$2 on $CPUS CPUs: $got entries per ring"
 }
 
 # random_overwrites DEV MODEL: 4 writers, 200 random 4 KiB pages each,
@@ -123,10 +122,9 @@ pass "enable_uring back to N once the mount was made"
 # Thread names: two rings per online CPU's queue, "zramfs-qQ.R", and the
 # /dev/fuse workers, "zramfs-worker".
 names=$(cat /proc/"$DAEMON"/task/*/comm)
-cpus=$(getconf _NPROCESSORS_ONLN)
 rings=$(grep -c '^zramfs-q[0-9]*\.[01]$' <<< "$names")
-[ "$rings" -ge $((cpus * 2)) ] ||
-	fail "$rings ring threads for $cpus CPUs: $(echo $names)"
+[ "$rings" -ge $((CPUS * 2)) ] ||
+	fail "$rings ring threads for $CPUS CPUs: $(echo $names)"
 grep -qx 'zramfs-q0\.1' <<< "$names" || fail "no thread zramfs-q0.1: $(echo $names)"
 grep -qx 'zramfs-worker' <<< "$names" || fail "no thread zramfs-worker: $(echo $names)"
 pass "threads named: $rings zramfs-qQ.R ring threads, zramfs-worker"

@@ -52,9 +52,9 @@
  * and touched before INIT, so nothing is allocated once requests flow.
  * Memory: a payload of max_write (ZRAMFS_URING_MAX_IO, 256 KiB) per ring
  * entry, and about max_background entries in all (ring_depth()): 16 MiB
- * with the default 64, 4 entries per ring (2 MiB per CPU) at least on a
- * machine with more than 8 CPUs; the queue of a possible but offline CPU
- * gets one ring of one entry (the kernel wants every queue).
+ * with the default 64; never fewer than 4 per ring, so 2 MiB per online
+ * CPU beyond 8 CPUs. The queue of a possible but offline CPU gets one
+ * ring of one entry (the kernel wants every queue).
  *
  * Ending: on unmount the kernel completes every entry it holds with
  * -ENOTCONN; a thread whose entries are all gone ends. When the daemon
@@ -740,13 +740,6 @@ static int cpu_list_read(const char *path, unsigned char *set,
 
 #define MAX_CPUS 8192
 
-/* Whether CPU qid is online, by the set read from .../cpu/online (all are
- * when it could not be read: on < 0). */
-static int cpu_online(const unsigned char *online, int on, unsigned int qid)
-{
-	return on < 0 || qid >= MAX_CPUS || online[qid];
-}
-
 /* Entries per ring of an online CPU's queue, for max_background requests
  * in flight spread over the online queues' rings. */
 static unsigned int ring_depth(unsigned int max_background,
@@ -772,7 +765,7 @@ static int rings_size(struct zramfs_uring *u, unsigned int max_background)
 {
 	unsigned char *possible = calloc(MAX_CPUS, 1);
 	unsigned char *online = calloc(MAX_CPUS, 1);
-	unsigned int qid, r, nr, depth, nonline = 0, i = 0;
+	unsigned int qid, r, nr, i = 0;
 	int n, on, ret = -ENOMEM;
 	long conf;
 
@@ -792,11 +785,11 @@ static int rings_size(struct zramfs_uring *u, unsigned int max_background)
 	u->queue_live = calloc(u->nqueues, sizeof(*u->queue_live));
 	if (!u->rings || !u->queue_live)
 		goto out;
-	for (qid = 0; qid < u->nqueues; qid++)
-		nonline += cpu_online(online, on, qid);
-	u->depth = depth = ring_depth(max_background, nonline ? nonline : 1);
+	/* cpu_list_read() counted the online CPUs; all are when it could
+	 * not. */
+	u->depth = ring_depth(max_background, on > 0 && on < n ? on : n);
 	for (qid = 0; qid < u->nqueues; qid++) {
-		int is_online = cpu_online(online, on, qid);
+		int is_online = on < 0 || qid >= MAX_CPUS || online[qid];
 
 		nr = is_online ? RINGS_PER_QUEUE : 1;
 		for (r = 0; r < nr; r++, i++) {
@@ -804,7 +797,7 @@ static int rings_size(struct zramfs_uring *u, unsigned int max_background)
 			u->rings[i].qid = qid;
 			u->rings[i].ring_no = r;
 			u->rings[i].ring_fd = -1;
-			u->rings[i].depth = is_online ? depth : 1;
+			u->rings[i].depth = is_online ? u->depth : 1;
 			u->queue_live[qid] += u->rings[i].depth;
 		}
 	}
