@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # From a fresh Debian machine to a full test run: installs dependencies,
 # builds with -Werror and runs `make check` (unit and integration tests),
-# then the unit tests and the daemon's data and io_uring tests again under
-# AddressSanitizer and ThreadSanitizer,
+# then the unit tests and the daemon's data, io_uring and control tests
+# again under AddressSanitizer and ThreadSanitizer,
 # make distcheck (with the unit tests: the integration tests already ran
 # on this build), and the parser fuzzer for a short while when clang can
 # build it.
@@ -13,8 +13,9 @@ out=${ZRAMFS_BUILD:-"$src/build-test"}
 "$src/contrib/install-deps.sh"
 
 unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback tests/check_recompress"
-# The daemon itself under the sanitizers: every I/O path, both transports.
-daemon_tests="tests/data.sh tests/io-uring.sh"
+# The daemon itself under the sanitizers: every I/O path, both transports,
+# and every control file with its errors.
+daemon_tests="tests/data.sh tests/io-uring.sh tests/control.sh"
 
 passed=0
 failed=0
@@ -52,14 +53,17 @@ echo "== build (-Werror) and make check"
 "$src/contrib/build.sh" "$out/plain" --enable-werror
 run_check "$out/plain"
 
+# A disksize far beyond memory must fail with ENOMEM (check_core): the
+# sanitizers' allocators must return NULL then, as libc's does, not abort.
 echo "== unit and daemon tests under AddressSanitizer"
 "$src/contrib/build.sh" "$out/asan" --enable-sanitizer=address
+export ASAN_OPTIONS="allocator_may_return_null=1"
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp print_suppressions=0"
 run_check "$out/asan" "$unit_tests $daemon_tests"
 
 echo "== unit and daemon tests under ThreadSanitizer"
 "$src/contrib/build.sh" "$out/tsan" --enable-sanitizer=thread
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1"
 run_check "$out/tsan" "$unit_tests $daemon_tests"
 
 echo "== make distcheck (the tarball builds, installs and passes the unit tests)"

@@ -12,6 +12,7 @@
 #define ZR_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "zr_host.h"
@@ -32,12 +33,22 @@ int zr_ctl_attr_count(void);
 /* Index of the attribute called name (len bytes), or -1. */
 int zr_ctl_attr_find(const char *name, size_t len);
 
-/* Read of attribute index of device id: length, or -ENODEV/-EACCES. */
-int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
-		size_t cap);
-/* Write of attribute index of device id: 0 or a negative errno. */
-int zr_ctl_store(struct zr_host *host, int id, int index, const char *buf,
-		 size_t len);
+/* The serial (zr_host_serial()) of device id, for an attribute file being
+ * opened: a later device with the same id has another. -ENODEV if there
+ * is none. */
+int zr_ctl_open(struct zr_host *host, int id, uint64_t *serial);
+/*
+ * Read and write of attribute index of device id. serial is what
+ * zr_ctl_open() gave when the file was opened (-ENODEV once that device is
+ * gone, as sysfs gives through a file kept open across hot_remove), or 0
+ * for whichever device has the id now.
+ */
+/* Read: length, or -ENODEV/-EACCES. */
+int zr_ctl_show(struct zr_host *host, int id, uint64_t serial, int index,
+		char *buf, size_t cap);
+/* Write: 0 or a negative errno. */
+int zr_ctl_store(struct zr_host *host, int id, uint64_t serial, int index,
+		 const char *buf, size_t len);
 
 /* control/hot_add read: "N\n", or a negative errno. */
 int zr_ctl_hot_add(struct zr_host *host, char *buf, size_t cap);

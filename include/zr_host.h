@@ -8,6 +8,8 @@
 #ifndef ZR_HOST_H
 #define ZR_HOST_H
 
+#include <stdint.h>
+
 #include "zr_device.h"
 
 #define ZR_MAX_DEVICES 1024
@@ -31,6 +33,9 @@ int zr_host_add(struct zr_host *host);
 int zr_host_remove(struct zr_host *host, int id);
 /* NULL if there is no such device. */
 struct zr_device *zr_host_get(struct zr_host *host, int id);
+/* A number that names the device with this id and no other, ever: 0 if
+ * there is no such device. */
+uint64_t zr_host_serial(struct zr_host *host, int id);
 /* The smallest existing id >= from, or -1. */
 int zr_host_next(struct zr_host *host, int from);
 

@@ -310,6 +310,9 @@ START_TEST(test_mem_limit)
 	/* The limit bounds the arena; its handle table may add a little. */
 	ck_assert_uint_le(mm.mem_used_total, 1 * MIB + 1 * MIB / 100);
 	ck_assert_uint_eq(mm.mem_limit, 1 * MIB);
+	/* The peak saw the refused allocation, as zram's does. */
+	ck_assert_uint_ge(mm.mem_used_max, mm.mem_used_total);
+	ck_assert_uint_gt(mm.mem_used_max, 1 * MIB);
 	/* Everything stored before the refusal is intact. */
 	for (i = 0; i < written; i++) {
 		fill_random(page, PAGE, i);
@@ -388,14 +391,14 @@ END_TEST
 
 static int ctl(struct zr_host *host, const char *attr, const char *value)
 {
-	return zr_ctl_store(host, 0, zr_ctl_attr_find(attr, strlen(attr)),
+	return zr_ctl_store(host, 0, 0, zr_ctl_attr_find(attr, strlen(attr)),
 			    value, strlen(value));
 }
 
 static const char *show(struct zr_host *host, const char *attr)
 {
 	static char buf[ZR_CTL_BUF_SIZE];
-	int ret = zr_ctl_show(host, 0, zr_ctl_attr_find(attr, strlen(attr)),
+	int ret = zr_ctl_show(host, 0, 0, zr_ctl_attr_find(attr, strlen(attr)),
 			      buf, sizeof(buf));
 
 	ck_assert_int_ge(ret, 0);
@@ -454,7 +457,7 @@ START_TEST(test_control_attributes)
 	ck_assert_str_eq(show(host, "initstate"), "0\n");
 	ck_assert_str_eq(show(host, "comp_algorithm"), "[lz4] lz4hc zstd \n");
 	ck_assert_str_eq(show(host, "writeback_limit_enable"), "0\n");
-	ck_assert_int_eq(zr_ctl_show(host, 0, zr_ctl_attr_find("reset", 5),
+	ck_assert_int_eq(zr_ctl_show(host, 0, 0, zr_ctl_attr_find("reset", 5),
 				     buf, sizeof(buf)), -EACCES);
 
 	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
@@ -536,6 +539,82 @@ START_TEST(test_io_races_reset)
 }
 END_TEST
 
+/* A failed initialisation leaves the device as it was: uninitialised,
+ * with its settings, ready for a size that fits. */
+START_TEST(test_init_failures)
+{
+	struct zr_host *host = zr_host_create();
+	char dict_path[] = "/tmp/zramfs-dict-XXXXXX";
+	/* zstd's dictionary magic, then nothing zstd can load. */
+	static const unsigned char bad_dict[16] = { 0x37, 0xa4, 0x30, 0xec, 1 };
+	char buf[64], req[64];
+	int fd;
+
+	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
+	/* 2^51 pages: a slot-chunk table of 32 TiB, more than any address
+	 * space; calloc fails and nothing is held. */
+	ck_assert_int_eq(ctl(host, "disksize", "8E"), -ENOMEM);
+	ck_assert_str_eq(show(host, "initstate"), "0\n");
+	ck_assert_str_eq(show(host, "disksize"), "0\n");
+
+	/* Parameters are checked against the algorithm of their time: lz4
+	 * takes any content, zstd then refuses it at initialisation. */
+	fd = mkstemp(dict_path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, bad_dict, sizeof(bad_dict)),
+			 sizeof(bad_dict));
+	close(fd);
+	snprintf(req, sizeof(req), "dict=%s", dict_path);
+	ck_assert_int_eq(ctl(host, "algorithm_params", req), 0);
+	ck_assert_int_eq(ctl(host, "comp_algorithm", "zstd"), 0);
+	ck_assert_int_eq(ctl(host, "disksize", "1M"), -EINVAL);
+	ck_assert_str_eq(show(host, "initstate"), "0\n");
+	ck_assert_str_eq(show(host, "comp_algorithm"), "lz4 lz4hc [zstd] \n");
+	ck_assert_int_eq(ctl(host, "algorithm_params", "level=3"), 0);
+	ck_assert_int_eq(ctl(host, "disksize", "1M"), 0);
+	ck_assert_str_eq(show(host, "initstate"), "1\n");
+	unlink(dict_path);
+	zr_host_destroy(host);
+}
+END_TEST
+
+/* A control file opened before a hot_remove never reaches the device that
+ * a later hot_add gives the same number. */
+START_TEST(test_control_file_outlives_device)
+{
+	int disksize = zr_ctl_attr_find("disksize", 8);
+	struct zr_host *host = zr_host_create();
+	uint64_t old_serial, new_serial;
+	char buf[64];
+
+	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
+	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "1\n");
+	ck_assert_int_eq(zr_ctl_open(host, 1, &old_serial), 0);
+	ck_assert_int_eq(zr_ctl_store(host, 1, old_serial, disksize, "1M", 2),
+			 0);
+	ck_assert_int_eq(zr_ctl_hot_remove(host, "1", 1), 0);
+	ck_assert_int_eq(zr_ctl_open(host, 1, &new_serial), -ENODEV);
+	ck_assert_int_eq(zr_ctl_store(host, 1, old_serial, disksize, "1M", 2),
+			 -ENODEV);
+
+	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "1\n");
+	ck_assert_int_eq(zr_ctl_open(host, 1, &new_serial), 0);
+	ck_assert_uint_ne(new_serial, old_serial);
+	ck_assert_int_eq(zr_ctl_store(host, 1, old_serial, disksize, "2M", 2),
+			 -ENODEV);
+	ck_assert_int_eq(zr_ctl_show(host, 1, old_serial, disksize, buf,
+				     sizeof(buf)), -ENODEV);
+	ck_assert_int_eq(zr_ctl_show(host, 1, new_serial, disksize, buf,
+				     sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "0\n");
+	ck_assert_int_eq(zr_ctl_store(host, 1, new_serial, disksize, "2M", 2),
+			 0);
+	zr_host_destroy(host);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -557,6 +636,8 @@ static Suite *core_suite(void)
 
 	tc = tcase_create("control");
 	tcase_add_test(tc, test_control_attributes);
+	tcase_add_test(tc, test_init_failures);
+	tcase_add_test(tc, test_control_file_outlives_device);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

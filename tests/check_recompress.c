@@ -62,14 +62,14 @@ static struct zr_host *host;
 
 static int ctl(const char *attr, const char *value)
 {
-	return zr_ctl_store(host, 0, zr_ctl_attr_find(attr, strlen(attr)),
+	return zr_ctl_store(host, 0, 0, zr_ctl_attr_find(attr, strlen(attr)),
 			    value, strlen(value));
 }
 
 static const char *show(const char *attr)
 {
 	static char buf[ZR_CTL_BUF_SIZE];
-	int ret = zr_ctl_show(host, 0, zr_ctl_attr_find(attr, strlen(attr)),
+	int ret = zr_ctl_show(host, 0, 0, zr_ctl_attr_find(attr, strlen(attr)),
 			      buf, sizeof(buf));
 
 	ck_assert_int_ge(ret, 0);

@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "zr_common.h"
 #include "zr_device.h"
+#include "zr_path.h"
 
 #include "check_helpers.h"
 
@@ -151,6 +153,83 @@ START_TEST(test_attach_errors)
 	close(fd);
 	zr_device_destroy(dev);
 	drop_backing();
+}
+END_TEST
+
+/*
+ * Paths are walked without looking anything up on the daemon's own mount
+ * (zr_path.h). Links are followed, relative and absolute; a FIFO is
+ * refused without being opened (the open would block); a walk that
+ * reaches the forbidden device stops there. The directory of the test
+ * stands in for the mount: its device is forbidden at the end.
+ */
+START_TEST(test_backing_paths)
+{
+	char dir[] = "/tmp/zramfs-paths-XXXXXX";
+	char path[256], link_path[256], fifo[256], loop[256];
+	struct zr_device *dev = zr_device_create(0);
+	struct statx stx;
+	struct stat st;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store", dir);
+	fd = open(path, O_CREAT | O_RDWR, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 64 * PAGE), 0);
+	close(fd);
+
+	/* dir/rel -> store, dir/abs -> dir/sub/../rel (through a link
+	 * chain, a "..", doubled slashes) */
+	snprintf(link_path, sizeof(link_path), "%s/sub", dir);
+	ck_assert_int_eq(mkdir(link_path, 0700), 0);
+	snprintf(link_path, sizeof(link_path), "%s/rel", dir);
+	ck_assert_int_eq(symlink("store", link_path), 0);
+	snprintf(path, sizeof(path), "%s//sub/../rel", dir);
+	snprintf(link_path, sizeof(link_path), "%s/abs", dir);
+	ck_assert_int_eq(symlink(path, link_path), 0);
+	fd = zr_path_resolve(link_path, &stx);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/store", dir);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert(S_ISREG(stx.stx_mode));
+	ck_assert_uint_eq(stx.stx_ino, st.st_ino);
+	ck_assert_uint_eq(stx.stx_size, 64 * PAGE);
+	ck_assert_int_eq(zr_device_attach_backing(dev, link_path), 0);
+	ck_assert_int_eq(zr_device_reset(dev), 0);
+
+	/* A path through a regular file, and a link loop. */
+	snprintf(path, sizeof(path), "%s/store/x", dir);
+	ck_assert_int_eq(zr_device_attach_backing(dev, path), -ENOTDIR);
+	snprintf(loop, sizeof(loop), "%s/loop", dir);
+	ck_assert_int_eq(symlink("loop", loop), 0);
+	ck_assert_int_eq(zr_device_attach_backing(dev, loop), -ELOOP);
+
+	/* A FIFO nobody writes to: refused at once. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(zr_device_attach_backing(dev, fifo), -EINVAL);
+
+	/* The forbidden device: refused, through the link as well. */
+	zr_path_forbid_dev(major(st.st_dev), minor(st.st_dev));
+	snprintf(path, sizeof(path), "%s/store", dir);
+	ck_assert_int_eq(zr_path_resolve(path, &stx), -EINVAL);
+	ck_assert_int_eq(zr_device_attach_backing(dev, link_path), -EINVAL);
+	zr_path_forbid_dev(0, 0);	/* no file system has device 0:0 */
+	ck_assert_int_eq(zr_device_attach_backing(dev, path), 0);
+
+	zr_device_destroy(dev);
+	unlink(fifo);
+	unlink(loop);
+	unlink(link_path);
+	snprintf(path, sizeof(path), "%s/rel", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/store", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -434,6 +513,7 @@ static Suite *writeback_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_attach_errors);
+	tcase_add_test(tc, test_backing_paths);
 	tcase_add_test(tc, test_writeback_errors);
 	tcase_add_test(tc, test_idle_writeback_after_init);
 	tcase_add_test(tc, test_huge_and_index_modes);

@@ -92,14 +92,21 @@ snapshot() {
 	printf '%s' "$s"
 }
 
+# wattr_bounded FILE VALUE: wattr in a child with a 10 s timeout, for writes
+# that would hang a daemon waiting on itself: the test fails instead.
+wattr_bounded() {
+	timeout 10 bash -c 'echo "$2" > "$1"' bash "$1" "$2"
+}
+
 # bad ERRTEXT FILE VALUE: the write must fail with ERRTEXT and change nothing
 # in the device directory of FILE (or in control/zram0 for hot_remove).
+# WRITE=wattr_bounded bad ... writes with a timeout.
 bad() {
 	local want=$1 file=$2 value=$3 dir before after
 	dir=$(dirname "$file")
 	[ "${dir##*/}" = control ] && dir=$dir/zram0
 	before=$(snapshot "$dir") || exit 1
-	expect_error "$want" wattr "$file" "$value"
+	expect_error "$want" "${WRITE:-wattr}" "$file" "$value"
 	after=$(snapshot "$dir") || exit 1
 	[ "$before" = "$after" ] ||
 		fail "failed write '$value' > $file changed the state:" \
@@ -197,6 +204,20 @@ if [ -d /sys/block/zram0 ]; then
 	log "read formats match the kernel's zram0"
 fi
 pass "layout, modes and read formats"
+
+# The tree is fixed, as sysfs's: only hot_add and hot_remove change it.
+expect_error "Operation not permitted" rm -f "$MNT/zram0"
+expect_error "Operation not permitted" rmdir "$D"
+expect_error "Operation not permitted" mkdir "$MNT/new"
+expect_error "Operation not permitted" touch "$MNT/new"
+expect_error "Operation not permitted" touch "$D/new"
+expect_error "Operation not permitted" mknod "$MNT/new" p
+expect_error "Operation not permitted" mv "$MNT/zram0" "$MNT/new"
+expect_error "Operation not permitted" ln "$MNT/zram0" "$MNT/new"
+expect_error "Operation not permitted" ln -s zram0 "$MNT/new"
+[ "$(ls "$MNT")" = "$(printf 'control\nzram0')" ] ||
+	fail "the tree changed: $(ls "$MNT")"
+pass "creating, linking, renaming and removing: EPERM"
 
 # ---- access modes: as sysfs, even root cannot read a write-only attribute
 # or write a read-only one -----------------------------------------------------
@@ -527,8 +548,51 @@ expect "$C/zram2/mm_stat" "$(mm_line 0 0 0 0 0 0 0 0 0)"$'\n'
 for id in 1 2 3 4; do
 	ok "$C/hot_remove" $id
 done
+# A control file kept open across hot_remove reaches no later device with
+# the same number (sysfs: the old file is dead). Through the descriptors
+# themselves: /dev/fd/N would open the file anew.
+write_fd8() { echo "$1" >&8; }
+read_fd7() { cat <&7; }
+expect "$C/hot_add" $'1\n'
+exec 8> "$C/zram1/disksize" || fail "open zram1/disksize"
+exec 7< "$C/zram1/mm_stat" || fail "open zram1/mm_stat"
+ok "$C/hot_remove" 1
+expect "$C/hot_add" $'1\n'
+expect_error "No such device" write_fd8 1M
+expect_error "No such device" read_fd7
+exec 8>&- 7<&-
+expect "$C/zram1/initstate" $'0\n'
+ok "$C/hot_remove" 1
 [ "$(ls "$C" | grep -c '^zram')" = 1 ] || fail "devices left: $(ls "$C")"
-pass "hot_add and hot_remove"
+pass "hot_add and hot_remove; a file kept open across them gets ENODEV"
+
+# ---- files named in control writes ---------------------------------------------
+
+# backing_dev and dict= name files that the daemon opens while it serves the
+# write. One on zramfs's own mount would make it wait on itself (at once
+# with threads=1): refused with EINVAL before anything on the mount is
+# looked up, whether named directly, through a link or through a bind
+# mount. A FIFO is refused without being opened (its open would block).
+mkfifo "$DATA/fifo"
+ln -s "$MNT/zram0" "$DATA/own-link"
+mkdir "$DATA/bind"
+mount --bind "$C" "$DATA/bind" || fail "bind mount of $C"
+at_exit "umount '$DATA/bind' || umount -l '$DATA/bind'"
+for target in "$MNT/zram0" "$D/mm_stat" "$MNT" "$DATA/own-link" \
+	      "$DATA/bind/zram0/mm_stat" "$DATA/fifo"; do
+	WRITE=wattr_bounded bad "Invalid argument" "$D/backing_dev" "$target"
+	WRITE=wattr_bounded bad "Invalid argument" "$D/algorithm_params" \
+		"dict=$target"
+done
+umount "$DATA/bind" || fail "umount $DATA/bind"
+MNT1=$TMP/mnt-threads1
+mkdir "$MNT1"
+mount_zramfs "$MNT1" -o devices=2,threads=1
+expect_error "Invalid argument" wattr_bounded \
+	"$MNT1/control/zram0/backing_dev" "$MNT1/zram1"
+expect "$MNT1/control/zram0/backing_dev" $'none\n'
+fusermount3 -u "$MNT1" || fail "unmount $MNT1"
+pass "backing_dev and dict=: paths on the mount itself and FIFOs refused"
 
 # ---- permissions of an unprivileged user ----------------------------------------
 

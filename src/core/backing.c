@@ -22,6 +22,7 @@
 
 #include "zr_backing.h"
 #include "zr_common.h"
+#include "zr_path.h"
 
 struct zr_backing {
 	int fd;
@@ -37,25 +38,31 @@ struct zr_backing {
 
 static int open_target(const char *path, int *fd_out, uint64_t *size_out)
 {
-	struct stat st;
+	struct statx st;
 	uint64_t size;
-	int fd, flags = O_RDWR | O_CLOEXEC | O_DIRECT;
+	int fd, path_fd, flags = O_RDWR | O_DIRECT;
 
-	if (stat(path, &st))
-		return -errno;
-	if (S_ISDIR(st.st_mode))
+	path_fd = zr_path_resolve(path, &st);
+	if (path_fd < 0)
+		return path_fd;
+	if (S_ISDIR(st.stx_mode)) {
+		close(path_fd);
 		return -EISDIR;
-	if (S_ISBLK(st.st_mode))
+	}
+	if (S_ISBLK(st.stx_mode)) {
 		flags |= O_EXCL;
-	else if (!S_ISREG(st.st_mode))
+	} else if (!S_ISREG(st.stx_mode)) {
+		close(path_fd);
 		return -EINVAL;
-	fd = open(path, flags);
+	}
+	fd = zr_path_reopen(path_fd, flags);
 	/* Some file systems refuse O_DIRECT: fall back to the page cache. */
-	if (fd < 0 && errno == EINVAL)
-		fd = open(path, flags & ~O_DIRECT);
+	if (fd == -EINVAL)
+		fd = zr_path_reopen(path_fd, flags & ~O_DIRECT);
+	close(path_fd);
 	if (fd < 0)
-		return -errno;
-	if (S_ISBLK(st.st_mode)) {
+		return fd;
+	if (S_ISBLK(st.stx_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size))
 			goto err_close;
 	} else {
@@ -63,7 +70,7 @@ static int open_target(const char *path, int *fd_out, uint64_t *size_out)
 			close(fd);
 			return errno == EWOULDBLOCK ? -EBUSY : -errno;
 		}
-		size = st.st_size;
+		size = st.stx_size;
 	}
 	*fd_out = fd;
 	*size_out = size;

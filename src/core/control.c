@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zr_arena.h"
 #include "zr_attr.h"
@@ -20,6 +21,7 @@
 #include "zr_comp.h"
 #include "zr_control.h"
 #include "zr_device.h"
+#include "zr_path.h"
 
 static int show_disksize(struct zr_device *dev, char *buf, size_t cap)
 {
@@ -76,22 +78,36 @@ static int store_comp_algorithm(struct zr_device *dev, const char *buf,
 /* Largest dictionary accepted from algorithm_params dict=. */
 #define ZR_DICT_MAX (1 << 20)
 
-/* Reads a whole dictionary file into a new buffer. -EINVAL if it cannot
- * be read, is empty or too large. */
+/* Reads a whole dictionary file into a new buffer. -EINVAL if it is not a
+ * regular file (a FIFO would block the worker), cannot be read, is empty
+ * or too large, or lies on zramfs's own mount. */
 static int read_dict(const char *path, void **out, size_t *size)
 {
-	unsigned char *buf = malloc(ZR_DICT_MAX + 1);
+	unsigned char *buf;
+	struct statx st;
 	size_t n = 0;
-	FILE *f;
+	ssize_t got;
+	int fd, path_fd;
 
-	if (!buf)
+	path_fd = zr_path_resolve(path, &st);
+	if (path_fd < 0)
+		return -EINVAL;
+	fd = S_ISREG(st.stx_mode) ? zr_path_reopen(path_fd, O_RDONLY) : -EINVAL;
+	close(path_fd);
+	if (fd < 0)
+		return -EINVAL;
+	buf = malloc(ZR_DICT_MAX + 1);
+	if (!buf) {
+		close(fd);
 		return -ENOMEM;
-	f = fopen(path, "rb");
-	if (f) {
-		n = fread(buf, 1, ZR_DICT_MAX + 1, f);
-		fclose(f);
 	}
-	if (!f || !n || n > ZR_DICT_MAX) {
+	do {
+		got = read(fd, buf + n, ZR_DICT_MAX + 1 - n);
+		if (got > 0)
+			n += (size_t)got;
+	} while ((got > 0 || (got < 0 && errno == EINTR)) && n <= ZR_DICT_MAX);
+	close(fd);
+	if (got < 0 || !n || n > ZR_DICT_MAX) {
 		free(buf);
 		return -EINVAL;
 	}
@@ -529,20 +545,31 @@ int zr_ctl_attr_find(const char *name, size_t len)
  * so that the attribute runs without the host lock: a long writeback or
  * recompress must not stall the control files of other devices.
  */
-static struct zr_device *ctl_device_get(struct zr_host *host, int id)
+static struct zr_device *ctl_device_get(struct zr_host *host, int id,
+					 uint64_t serial)
 {
 	struct zr_device *dev;
 
 	zr_host_lock(host);
 	dev = zr_host_get(host, id);
+	if (dev && serial && zr_host_serial(host, id) != serial)
+		dev = NULL;
 	if (dev)
 		zr_device_pin(dev);
 	zr_host_unlock(host);
 	return dev;
 }
 
-int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
-		size_t cap)
+int zr_ctl_open(struct zr_host *host, int id, uint64_t *serial)
+{
+	zr_host_lock(host);
+	*serial = zr_host_serial(host, id);
+	zr_host_unlock(host);
+	return *serial ? 0 : -ENODEV;
+}
+
+int zr_ctl_show(struct zr_host *host, int id, uint64_t serial, int index,
+		char *buf, size_t cap)
 {
 	const struct zr_ctl_attr *attr = zr_ctl_attr(index);
 	struct zr_device *dev;
@@ -550,7 +577,7 @@ int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
 
 	if (!attr || !attr->show)
 		return -EACCES;
-	dev = ctl_device_get(host, id);
+	dev = ctl_device_get(host, id, serial);
 	if (!dev)
 		return -ENODEV;
 	ret = attr->show(dev, buf, cap);
@@ -558,8 +585,8 @@ int zr_ctl_show(struct zr_host *host, int id, int index, char *buf,
 	return ret;
 }
 
-int zr_ctl_store(struct zr_host *host, int id, int index, const char *buf,
-		 size_t len)
+int zr_ctl_store(struct zr_host *host, int id, uint64_t serial, int index,
+		 const char *buf, size_t len)
 {
 	const struct zr_ctl_attr *attr = zr_ctl_attr(index);
 	struct zr_device *dev;
@@ -569,7 +596,7 @@ int zr_ctl_store(struct zr_host *host, int id, int index, const char *buf,
 		return -EACCES;
 	if (len > ZR_ATTR_MAX_WRITE)
 		return -EINVAL;
-	dev = ctl_device_get(host, id);
+	dev = ctl_device_get(host, id, serial);
 	if (!dev)
 		return -ENODEV;
 	ret = attr->store(dev, buf, len);

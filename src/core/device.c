@@ -196,22 +196,28 @@ static void meta_free(struct zr_meta *meta)
 		if (meta->comps[prio] != ZR_COMP_NONE)
 			zr_comp_params_release(meta->comps[prio],
 					       &meta->params[prio]);
-	for (c = 0; c < meta->nr_chunks; c++)
-		free(meta->chunks[c]);
+	/* meta_alloc() may fail before the chunk table exists. */
+	if (meta->chunks)
+		for (c = 0; c < meta->nr_chunks; c++)
+			free(meta->chunks[c]);
 	free(meta->chunks);
 	if (meta->arena)
 		zr_arena_destroy(meta->arena);
 	free(meta);
 }
 
-/* ctl_lock held. */
-static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
+/* ctl_lock held. Returns 0 or a negative errno: -EINVAL when a compressor
+ * refuses its parameters (a dictionary set for another algorithm), else
+ * -ENOMEM. */
+static int meta_alloc(struct zr_device *dev, uint64_t disksize,
+		      struct zr_meta **out)
 {
 	struct zr_meta *meta = calloc(1, sizeof(*meta));
 	int prio;
+	int ret = -ENOMEM;
 
 	if (!meta)
-		return NULL;
+		return -ENOMEM;
 	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
 		meta->comps[prio] = ZR_COMP_NONE;
 	meta->dev = dev;
@@ -229,12 +235,15 @@ static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
 			continue;
 		/* Each generation owns its parameters and dictionaries, so a
 		 * reset can free them after the grace period. */
-		if (zr_comp_params_copy(&meta->params[prio],
-					&dev->params[prio]) ||
-		    zr_comp_params_prepare(meta->comps[prio],
-					   &meta->params[prio]))
+		ret = zr_comp_params_copy(&meta->params[prio],
+					  &dev->params[prio]);
+		if (!ret)
+			ret = zr_comp_params_prepare(meta->comps[prio],
+						     &meta->params[prio]);
+		if (ret)
 			goto err_free_meta;
 	}
+	ret = -ENOMEM;
 	meta->born = monotonic_seconds();
 	meta->huge_size = zr_arena_huge_size();
 	if (meta->nr_chunks > SIZE_MAX / sizeof(*meta->chunks))
@@ -245,11 +254,12 @@ static struct zr_meta *meta_alloc(struct zr_device *dev, uint64_t disksize)
 	meta->arena = zr_arena_create();
 	if (!meta->arena)
 		goto err_free_meta;
-	return meta;
+	*out = meta;
+	return 0;
 
 err_free_meta:
 	meta_free(meta);
-	return NULL;
+	return ret;
 }
 
 /* ---- control path ---- */
@@ -270,11 +280,9 @@ int zr_device_init(struct zr_device *dev, uint64_t disksize)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	meta = meta_alloc(dev, disksize);
-	if (!meta) {
-		ret = -ENOMEM;
+	ret = meta_alloc(dev, disksize, &meta);
+	if (ret)
 		goto out_unlock;
-	}
 	zr_rcu_assign_pointer(dev->meta, meta);
 out_unlock:
 	pthread_mutex_unlock(&dev->ctl_lock);
@@ -741,13 +749,16 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 	obj->handle = zr_arena_alloc(meta->arena, len);
 	if (!obj->handle)
 		return -ENOMEM;
+	/* As zram: the peak counts the allocation even when the limit then
+	 * refuses it, so mem_used_max never reads below mem_used_total (the
+	 * class may keep the emptied span as its spare). */
 	used = zr_arena_mem_used(meta->arena);
+	zr_stat_max(&meta->stats.max_used_bytes, used);
 	limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
 	if (limit && used > limit) {
 		zr_arena_free(meta->arena, obj->handle);
 		return -ENOSPC;
 	}
-	zr_stat_max(&meta->stats.max_used_bytes, used);
 	dst = zr_arena_map(meta->arena, obj->handle);
 	memcpy(dst, bytes, len);
 	zr_arena_unmap(meta->arena, obj->handle);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "zr_common.h"
@@ -19,6 +20,11 @@
 struct zr_host {
 	pthread_mutex_t lock;
 	struct zr_device *devices[ZR_MAX_DEVICES];	/* RCU */
+	/* Which device an id names: never reused, so that a control file
+	 * opened before a hot_remove cannot reach a later device with the
+	 * same id. */
+	uint64_t serials[ZR_MAX_DEVICES];
+	uint64_t next_serial;
 };
 
 struct zr_host *zr_host_create(void)
@@ -64,6 +70,7 @@ int zr_host_add(struct zr_host *host)
 	dev = zr_device_create(id);
 	if (!dev)
 		return -ENOMEM;
+	host->serials[id] = ++host->next_serial;
 	zr_rcu_assign_pointer(host->devices[id], dev);
 	return id;
 }
@@ -80,6 +87,7 @@ int zr_host_remove(struct zr_host *host, int id)
 	if (zr_device_busy(dev))
 		return -EBUSY;
 	zr_rcu_assign_pointer(host->devices[id], NULL);
+	host->serials[id] = 0;
 	/* No lock a reader takes is held here: readers never take ours. */
 	zr_rcu_synchronize();
 	zr_device_destroy(dev);
@@ -91,6 +99,13 @@ struct zr_device *zr_host_get(struct zr_host *host, int id)
 	if (id < 0 || id >= ZR_MAX_DEVICES)
 		return NULL;
 	return host->devices[id];
+}
+
+uint64_t zr_host_serial(struct zr_host *host, int id)
+{
+	if (id < 0 || id >= ZR_MAX_DEVICES)
+		return 0;
+	return host->serials[id];
 }
 
 int zr_host_next(struct zr_host *host, int from)

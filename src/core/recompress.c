@@ -77,7 +77,7 @@ static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 		       struct zr_slot *slot, const struct recomp_run *run)
 {
-	uint64_t state = zr_slot_state(slot), handle, limit;
+	uint64_t state = zr_slot_state(slot), handle, limit, used;
 	int huge = !!(state & ZR_SLOT_HUGE);
 	unsigned int old_size = state & ZR_SLOT_SIZE_MASK;
 	int ret, prio = 0;
@@ -102,13 +102,13 @@ static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 	handle = zr_arena_alloc(meta->arena, ret);
 	if (!handle)
 		return -ENOMEM;
+	used = zr_arena_mem_used(meta->arena);
+	zr_stat_max(&meta->stats.max_used_bytes, used);	/* as the write path */
 	limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
-	if (limit && zr_arena_mem_used(meta->arena) > limit) {
+	if (limit && used > limit) {
 		zr_arena_free(meta->arena, handle);
 		return -ENOSPC;
 	}
-	zr_stat_max(&meta->stats.max_used_bytes,
-		    zr_arena_mem_used(meta->arena));
 	obj = zr_arena_map(meta->arena, handle);
 	memcpy(obj, zr_scratch_comp, ret);
 	zr_arena_unmap(meta->arena, handle);

@@ -67,6 +67,7 @@ struct node {
 /* An open control file: what the first read generated. */
 struct ctl_file {
 	struct node node;
+	uint64_t serial;	/* the device opened (zr_ctl_open()) */
 	int filled;
 	int len;
 	char buf[ZR_CTL_BUF_SIZE];
@@ -473,11 +474,14 @@ static int open_data(struct zramfs *fs, struct node node,
 	return 0;
 }
 
-static int open_control(struct node node, struct fuse_file_info *fi)
+static int open_control(struct zramfs *fs, struct node node,
+			struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
 	int can_read = 0, can_write = 0;
 	struct ctl_file *file;
+	uint64_t serial = 0;
+	int ret;
 
 	if (node.kind == NODE_HOT_ADD) {
 		can_read = 1;
@@ -490,10 +494,16 @@ static int open_control(struct node node, struct fuse_file_info *fi)
 	/* As sysfs: even root cannot read a write-only attribute. */
 	if ((acc != O_WRONLY && !can_read) || (acc != O_RDONLY && !can_write))
 		return -EACCES;
+	if (node.kind == NODE_ATTR) {
+		ret = zr_ctl_open(fs->host, node.id, &serial);
+		if (ret)
+			return ret;
+	}
 	file = calloc(1, sizeof(*file));
 	if (!file)
 		return -ENOMEM;
 	file->node = node;
+	file->serial = serial;
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = 1;
 	return 0;
@@ -531,7 +541,7 @@ static void zramfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	if (!ret)
 		ret = node.kind == NODE_DATA ?
 			open_data(zramfs_data(req), node, fi) :
-			open_control(node, fi);
+			open_control(zramfs_data(req), node, fi);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -562,8 +572,8 @@ static int ctl_fill(struct zramfs *fs, struct ctl_file *file)
 	if (file->node.kind == NODE_HOT_ADD)
 		ret = zr_ctl_hot_add(fs->host, file->buf, sizeof(file->buf));
 	else
-		ret = zr_ctl_show(fs->host, file->node.id, file->node.attr,
-				  file->buf, sizeof(file->buf));
+		ret = zr_ctl_show(fs->host, file->node.id, file->serial,
+				  file->node.attr, file->buf, sizeof(file->buf));
 	if (ret < 0)
 		return ret;
 	file->len = ret;
@@ -646,8 +656,8 @@ static void zramfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		if (node.kind == NODE_HOT_REMOVE)
 			ret = zr_ctl_hot_remove(fs->host, buf, size);
 		else
-			ret = zr_ctl_store(fs->host, node.id, node.attr, buf,
-					   size);
+			ret = zr_ctl_store(fs->host, node.id, file->serial,
+					   node.attr, buf, size);
 		/* A later read shows the new value. */
 		file->filled = 0;
 		if (!ret)
@@ -746,6 +756,56 @@ static void zramfs_ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/*
+ * The tree is fixed, as sysfs's: files and directories are made and
+ * removed only by hot_add and hot_remove. Every request to change it is
+ * refused with EPERM (libfuse would answer ENOSYS, "Function not
+ * implemented", which reads like a missing feature).
+ */
+static void zramfs_ll_mknod(fuse_req_t req, fuse_ino_t parent,
+			    const char *name, mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void zramfs_ll_mkdir(fuse_req_t req, fuse_ino_t parent,
+			    const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void zramfs_ll_remove(fuse_req_t req, fuse_ino_t parent,
+			     const char *name)
+{
+	fuse_reply_err(req, EPERM);	/* unlink and rmdir */
+}
+
+static void zramfs_ll_symlink(fuse_req_t req, const char *link,
+			      fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void zramfs_ll_rename(fuse_req_t req, fuse_ino_t parent,
+			     const char *name, fuse_ino_t newparent,
+			     const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void zramfs_ll_link(fuse_req_t req, fuse_ino_t ino,
+			   fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EPERM);
+}
+
+static void zramfs_ll_create(fuse_req_t req, fuse_ino_t parent,
+			     const char *name, mode_t mode,
+			     struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EPERM);
+}
+
 const struct fuse_lowlevel_ops zramfs_ll_ops = {
 	.init = zramfs_ll_init,
 	.lookup = zramfs_ll_lookup,
@@ -761,4 +821,12 @@ const struct fuse_lowlevel_ops zramfs_ll_ops = {
 	.fallocate = zramfs_ll_fallocate,
 	.lseek = zramfs_ll_lseek,
 	.statfs = zramfs_ll_statfs,
+	.mknod = zramfs_ll_mknod,
+	.mkdir = zramfs_ll_mkdir,
+	.unlink = zramfs_ll_remove,
+	.rmdir = zramfs_ll_remove,
+	.symlink = zramfs_ll_symlink,
+	.rename = zramfs_ll_rename,
+	.link = zramfs_ll_link,
+	.create = zramfs_ll_create,
 };

@@ -9,7 +9,8 @@
  *    so forking later is safe. Errors go to stderr, exit status 1, nothing
  *    mounted.
  * 2. Check the mountpoint (exists, a directory, not already a mount point)
- *    and mount.
+ *    and mount; note the mount's device number, so that control writes
+ *    naming a file on it are refused (zr_path.h).
  * 3. Daemonize unless -f/-d; from then on messages go to syslog.
  * 4. Swap safety, in the thread that will create every worker so that
  *    workers inherit it: PR_SET_IO_FLUSHER, mlockall (current mappings
@@ -21,6 +22,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +40,7 @@
 #include "zr_attr.h"
 #include "zr_comp.h"
 #include "zr_control.h"
+#include "zr_path.h"
 #include "zr_unescape.h"
 #include "zramfs.h"
 
@@ -232,7 +235,7 @@ static int option_number(const char *name, const char *value, long min,
 static int apply_attr(struct zr_host *host, int id, const char *option,
 		      const char *attr, const char *value)
 {
-	int ret = zr_ctl_store(host, id, zr_ctl_attr_find(attr, strlen(attr)),
+	int ret = zr_ctl_store(host, id, 0, zr_ctl_attr_find(attr, strlen(attr)),
 			       value, strlen(value));
 
 	if (ret) {
@@ -336,6 +339,23 @@ static int check_mountpoint(const char *mountpoint)
 		return -1;
 	}
 	return 0;
+}
+
+/* Control writes must not name files on our own mount (zr_path.h). The
+ * stat is answered from FUSE's cache: nothing waits for the daemon, which
+ * is not serving yet. */
+static void forbid_own_mount(const char *mountpoint)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, mountpoint, AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
+		  STATX_TYPE, &stx)) {
+		log_msg(LOG_WARNING, "mountpoint %s: %s: paths on it are not "
+			"refused as backing_dev or dict", mountpoint,
+			strerror(errno));
+		return;
+	}
+	zr_path_forbid_dev(stx.stx_dev_major, stx.stx_dev_minor);
 }
 
 /* Memory locking must work for swap: check before forking, where the
@@ -484,6 +504,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	if (fuse_session_mount(se, opts.mountpoint))
 		goto out_remove_handlers;
+	forbid_own_mount(opts.mountpoint);
 	if (fs.uring && zramfs_uring_attach(fs.uring, se)) {
 		log_msg(LOG_ERR, "io_uring: cannot install the I/O hooks");
 		goto out_unmount;
