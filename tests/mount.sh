@@ -31,8 +31,20 @@ wait_gone() {
 		fi
 		sleep 0.1
 	done
+	thread_states "$2"
 	is_mounted "$1" && fail "$1 still mounted"
 	fail "daemon $2 still running after its mount went away"
+}
+
+# thread_states PID: what each thread of PID is doing, for a failure report.
+thread_states() {
+	local task
+	alive "$1" || { log "daemon $1 has exited"; return; }
+	for task in /proc/"$1"/task/*; do
+		log "thread ${task##*/} ($(cat "$task/comm" 2>/dev/null)):" \
+		    "state $(awk '{ print $3 }' "$task/stat" 2>/dev/null)," \
+		    "in $(cat "$task/wchan" 2>/dev/null)"
+	done
 }
 
 # daemon_pids MOUNTPOINT: every zramfs process whose command line names
@@ -215,6 +227,16 @@ pid=$(mounted_pid "$MNT")
 kill -INT "$pid" || fail "kill -INT $pid"
 wait_gone "$MNT" "$pid"
 pass "SIGINT: unmounted, daemon $pid exited"
+
+# A relative mountpoint: the daemon serves from /, so it must unmount by
+# the absolute path.
+(cd "$TMP" && "$ZRAMFS" -o size=1M "${MNT##*/}") ||
+	fail "zramfs ${MNT##*/} (relative) failed"
+wait_mounted "$MNT" || fail "relative mountpoint ${MNT##*/} did not come up"
+pid=$(mounted_pid "${MNT##*/}")
+kill -TERM "$pid" || fail "kill -TERM $pid"
+wait_gone "$MNT" "$pid"
+pass "relative mountpoint: SIGTERM unmounted it, daemon $pid exited"
 
 # ---- max_background reaches the kernel ---------------------------------------
 

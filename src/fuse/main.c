@@ -314,9 +314,15 @@ static int is_mount_point(const char *path)
 	return found;
 }
 
-static int check_mountpoint(const char *mountpoint)
+/*
+ * Checks the mountpoint and replaces *mountpoint with its absolute, resolved
+ * form: the daemon moves to / before serving, and libfuse unmounts by the
+ * path it mounted, so a relative one would never be unmounted.
+ */
+static int check_mountpoint(char **mountpoint_arg)
 {
-	char resolved[PATH_MAX];
+	const char *mountpoint = *mountpoint_arg;
+	char resolved[PATH_MAX], *copy;
 	struct stat st;
 
 	if (stat(mountpoint, &st)) {
@@ -338,6 +344,14 @@ static int check_mountpoint(const char *mountpoint)
 		log_msg(LOG_ERR, "mountpoint %s: already mounted", mountpoint);
 		return -1;
 	}
+	copy = strdup(resolved);
+	if (!copy) {
+		log_msg(LOG_ERR, "mountpoint %s: %s", mountpoint,
+			strerror(ENOMEM));
+		return -1;
+	}
+	free(*mountpoint_arg);
+	*mountpoint_arg = copy;
 	return 0;
 }
 
@@ -470,7 +484,7 @@ int main(int argc, char *argv[])
 	fs.host = build_devices(&opts);
 	if (!fs.host)
 		goto out_free_args;
-	if (check_mountpoint(opts.mountpoint) || prepare_mlock(&opts))
+	if (check_mountpoint(&opts.mountpoint) || prepare_mlock(&opts))
 		goto out_destroy_host;
 
 	fs.parallel_writes = !opts.noparallel_writes;
