@@ -17,8 +17,10 @@
 #      pinned to CPU 0 writes 1 MiB blocks at iodepth 16, and each of
 #      queue 0's rings serves some of them (if fio is installed); with
 #      max_background=200, rings of up to 32 entries.
-#   5. SIGTERM while the ring is busy: clean exit, status 0; with
-#      max_background=4, rings of the least 4 entries.
+#   5. SIGTERM while the ring is busy with a write: put off while a data
+#      file is open, the write completes intact; once it is closed, a
+#      clean exit, status 0; with max_background=4, rings of the least 4
+#      entries.
 #   6. Fallback: with a file of ours bind-mounted over enable_uring, the
 #      daemon reads N from it and writes its Y into it, not into the
 #      module, so the kernel does not offer the ring: the daemon warns and
@@ -211,13 +213,25 @@ fi
 # ---- 5. SIGTERM while busy ----------------------------------------------------------
 
 start_daemon "$TMP/term.log" size=256M,io_uring,max_background=4
+# Held open throughout: the writer may be done before the signal lands.
+exec 9<> "$MNT/zram0" || fail "open $MNT/zram0"
 dd if="$TMP/data" of="$MNT/zram0" bs=1M oflag=direct status=none &
 writer=$!
 sleep 0.3
-stop_daemon SIGTERM
-wait "$writer" 2>/dev/null
+kill -TERM "$DAEMON"
+wait "$writer" || fail "the write failed after a SIGTERM: $(cat "$TMP/term.log")"
+cmp -n $((DATA_MIB << 20)) "$TMP/data" "$MNT/zram0" ||
+	fail "data written across the put-off SIGTERM differs"
+alive "$DAEMON" || fail "SIGTERM with a data file open stopped the daemon"
+grep -q "stopping once no data file is open" "$TMP/term.log" ||
+	fail "no warning for the put-off SIGTERM: $(cat "$TMP/term.log")"
+exec 9>&-
+wait_exit "$DAEMON" || fail "zramfs still running 10 s after its last data file was closed"
+wait "$DAEMON"
+rc=$?
+[ "$rc" = 0 ] || fail "zramfs exited with status $rc after a put-off SIGTERM"
 [ "$(cat "$PARAM")" = N ] || fail "enable_uring is $(cat "$PARAM") after SIGTERM"
-pass "SIGTERM while writing: exit 0, enable_uring back to N"
+pass "SIGTERM while writing: put off, data intact; exit 0 once closed, enable_uring back to N"
 check_depth "$TMP/term.log" 4
 
 # ---- 6. fallback: the kernel does not offer the ring ---------------------------

@@ -99,6 +99,16 @@ mount_zramfs() {
 	wait_mounted "$mnt" || fail "$mnt did not come up"
 }
 
+# ignores_signal PID SIGNUM: PID ignores the signal. A daemon keeps a
+# signal ignored that it inherited ignored (as libfuse's handlers do): a
+# test run in the background of a non-interactive shell ignores SIGINT,
+# and one under nohup SIGHUP.
+ignores_signal() {
+	local mask
+	mask=$(awk '/^SigIgn:/ { print $2 }' "/proc/$1/status") || return 1
+	(( (16#$mask >> ($2 - 1)) & 1 ))
+}
+
 # The PID of the zramfs daemon serving MOUNTPOINT.
 daemon_pid() {
 	local pid

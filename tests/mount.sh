@@ -224,9 +224,20 @@ pass "SIGTERM: unmounted, daemon $pid exited"
 
 mount_zramfs "$MNT" -o size=1M
 pid=$(mounted_pid "$MNT")
-kill -INT "$pid" || fail "kill -INT $pid"
-wait_gone "$MNT" "$pid"
-pass "SIGINT: unmounted, daemon $pid exited"
+if ignores_signal "$pid" 2; then
+	# Inherited: this test runs with SIGINT ignored. It must stay so.
+	kill -INT "$pid" || fail "kill -INT $pid"
+	sleep 0.5
+	alive "$pid" && is_mounted "$MNT" ||
+		fail "SIGINT, ignored when the daemon started, stopped it"
+	kill -TERM "$pid" || fail "kill -TERM $pid"
+	wait_gone "$MNT" "$pid"
+	pass "SIGINT: ignored here from the start (a background job), and so by the daemon"
+else
+	kill -INT "$pid" || fail "kill -INT $pid"
+	wait_gone "$MNT" "$pid"
+	pass "SIGINT: unmounted, daemon $pid exited"
+fi
 
 # A relative mountpoint: the daemon serves from /, so it must unmount by
 # the absolute path.
@@ -301,7 +312,37 @@ rc=$?
 is_mounted "$MNT" && fail "$MNT still mounted"
 pass "-f: stays in the foreground, exits 0 when unmounted"
 
-# SIGTERM is how service managers stop a foreground daemon: a clean stop.
+# SIGTERM is how service managers stop a foreground daemon: a clean stop,
+# but not while a data file is open (a loop device, swap): the stored
+# pages would be lost. The stop then waits, with a warning, for the last
+# data file to be closed, as umount -l waits for the last user.
+WARNING='stopping once no data file is open (1 open'
+fg_start
+exec 9<> "$MNT/zram0" || fail "open $MNT/zram0"
+warned=0
+for sig in TERM HUP INT; do
+	# A signal inherited ignored stays ignored (see the SIGINT test).
+	ignores_signal "$FG_PID" "$(kill -l "$sig")" && continue
+	kill -"$sig" "$FG_PID"
+	sleep 0.5
+	alive "$FG_PID" && is_mounted "$MNT" ||
+		fail "SIG$sig with a data file open stopped the daemon: $(cat "$TMP/fg.err")"
+	warned=1
+done
+[ "$warned" = 0 ] || grep -q "$WARNING" "$TMP/fg.err" ||
+	fail "no warning for the stop put off: $(cat "$TMP/fg.err")"
+printf 'still here' >&9 || fail "writing while the stop is put off"
+[ "$(head -c 10 "$MNT/zram0")" = "still here" ] ||
+	fail "data lost while the stop is put off"
+exec 9>&-
+wait_exit "$FG_PID" ||
+	fail "zramfs -f still running 10 s after its last data file was closed"
+wait "$FG_PID"
+rc=$?
+wait_gone "$MNT" "$FG_PID"
+[ "$rc" = 0 ] || fail "zramfs -f exited with status $rc after a put-off stop"
+pass "-f: a stop signal waits while a data file is open, then exits 0"
+
 fg_start
 kill -TERM "$FG_PID"
 wait_exit "$FG_PID" ||

@@ -16,14 +16,15 @@
  *    workers inherit it: PR_SET_IO_FLUSHER, mlockall (current mappings
  *    now, future ones on fault), oom_score_adj.
  * 5. Serve with a fixed number of worker threads, all started first
- *    (workers.c), until unmounted or signalled (SIGINT, SIGTERM, SIGHUP),
- *    then unmount and free.
+ *    (workers.c), until unmounted or signalled (SIGINT, SIGTERM, SIGHUP:
+ *    put off while a data file is open), then unmount and free.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -355,6 +356,42 @@ static int check_mountpoint(char **mountpoint_arg)
 	return 0;
 }
 
+static void on_stop_signal(int sig)
+{
+	zramfs_request_stop(sig);
+}
+
+/*
+ * SIGINT, SIGTERM and SIGHUP stop the daemon once no data file is open
+ * (workers.c); as with libfuse's handlers, a signal that whoever started us
+ * ignores stays ignored, and SIGPIPE is ignored.
+ */
+static int set_stop_signals(void)
+{
+	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		if (sigaction(stop_signals[i], NULL, &old))
+			goto err;
+		if (old.sa_handler == SIG_IGN)
+			continue;
+		sa.sa_handler = on_stop_signal;
+		if (sigaction(stop_signals[i], &sa, NULL))
+			goto err;
+	}
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL))
+		goto err;
+	return 0;
+err:
+	log_msg(LOG_ERR, "signal handlers: %s", strerror(errno));
+	return -1;
+}
+
 /* Control writes must not name files on our own mount (zr_path.h). The
  * stat is answered from FUSE's cache: nothing waits for the daemon, which
  * is not serving yet. */
@@ -514,10 +551,10 @@ int main(int argc, char *argv[])
 			      &fs);
 	if (!se)
 		goto out_destroy_host;	/* libfuse said why */
-	if (fuse_set_signal_handlers(se))
+	if (set_stop_signals())
 		goto out_destroy_session;
 	if (fuse_session_mount(se, opts.mountpoint))
-		goto out_remove_handlers;
+		goto out_destroy_session;
 	forbid_own_mount(opts.mountpoint);
 	if (fs.uring && zramfs_uring_attach(fs.uring, se)) {
 		log_msg(LOG_ERR, "io_uring: cannot install the I/O hooks");
@@ -535,7 +572,7 @@ int main(int argc, char *argv[])
 
 	/* Every worker is started (and inherits the swap-safety flags)
 	 * before the first request is served. */
-	ret = zramfs_serve(se, threads, fs.uring, fs.max_io);
+	ret = zramfs_serve(se, fs.host, threads, fs.uring, fs.max_io);
 	if (ret)
 		log_msg(LOG_ERR, "serving: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
@@ -549,8 +586,6 @@ int main(int argc, char *argv[])
 
 out_unmount:
 	fuse_session_unmount(se);
-out_remove_handlers:
-	fuse_remove_signal_handlers(se);
 out_destroy_session:
 	fuse_session_destroy(se);
 out_destroy_host:

@@ -12,9 +12,17 @@
  * way libfuse's loop does: every worker inherits the start-up thread's
  * PR_SET_IO_FLUSHER flag and has the termination signals blocked; the
  * main thread sleeps until the session ends (unmount: the device read
- * fails with ENODEV; a signal: libfuse's handler marks the session
- * exited), then cancels the workers, which are cancellable only while
- * waiting for a request.
+ * fails with ENODEV), then cancels the workers, which are cancellable only
+ * while waiting for a request.
+ *
+ * A termination signal (SIGINT, SIGTERM, SIGHUP) only records itself
+ * (zramfs_request_stop()); the main thread then ends the session if no
+ * data file is open. While one is (a loop device, swap on it), ending the
+ * daemon would fail every I/O of the loop device and lose every page
+ * stored, so the stop waits, with a warning, until the last data file is
+ * closed (checked at each SIGNAL_POLL_MS wake-up). Waiting, not refusing:
+ * a close reaches the daemon as an asynchronous RELEASE, so the usual
+ * "swapoff; losetup -d; kill" may signal before the count drops.
  *
  * With -o io_uring the io_uring ring threads (uring.c) are started the
  * same way, first, and serving begins only once every ring has its
@@ -32,6 +40,7 @@
 #include <time.h>
 
 #include "zr_common.h"
+#include "zr_host.h"
 #include "zramfs.h"
 
 /* Stack of a worker: request handlers are shallow, buffers live in TLS
@@ -48,6 +57,51 @@ struct worker_pool {
 	sem_t finished;		/* posted by each worker that stops */
 	int error;		/* first receive error (not ENODEV), atomic */
 };
+
+static volatile sig_atomic_t stop_signal;
+
+void zramfs_request_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static unsigned int data_files_open(struct zr_host *host)
+{
+	unsigned int open = 0;
+	int id;
+
+	zr_host_lock(host);
+	for (id = zr_host_next(host, 0); id >= 0;
+	     id = zr_host_next(host, id + 1))
+		open += zr_device_open_count(zr_host_get(host, id));
+	zr_host_unlock(host);
+	return open;
+}
+
+/* Main thread: ends the session once a stop was asked for and no data
+ * file is open; *pending keeps the signal meanwhile. */
+static void take_stop_signal(struct fuse_session *se, struct zr_host *host,
+			     int *pending)
+{
+	int sig = stop_signal;
+	unsigned int open;
+
+	if (sig)
+		stop_signal = 0;
+	if (!sig && !*pending)
+		return;
+	open = data_files_open(host);
+	if (!open) {
+		fuse_session_exit(se);
+		return;
+	}
+	if (sig && !*pending)
+		fuse_log(FUSE_LOG_WARNING,
+			 "zramfs: %s: stopping once no data file is open "
+			 "(%u open: a loop device? swap on it?)\n",
+			 strsignal(sig), open);
+	*pending = sig ? sig : *pending;
+}
 
 static void touch_stack(void)
 {
@@ -167,10 +221,12 @@ static void *ring_main(void *ring)
 	return zramfs_uring_thread(ring);
 }
 
-int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
-		 struct zramfs_uring *uring, size_t max_io)
+int zramfs_serve(struct fuse_session *se, struct zr_host *host,
+		 unsigned int nthreads, struct zramfs_uring *uring,
+		 size_t max_io)
 {
 	struct worker_pool pool = { .se = se, .max_io = max_io };
+	int stop_pending = 0;
 	unsigned int nrings = uring ? zramfs_uring_rings(uring) : 0;
 	pthread_t *threads = calloc(nthreads, sizeof(*threads));
 	pthread_t *rings = calloc(nrings ? nrings : 1, sizeof(*rings));
@@ -198,11 +254,13 @@ int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
 	if (started < nthreads)
 		fuse_session_exit(se);
 
-	/* Until a worker saw the end, or a signal handler set it. The
+	/* Until a worker saw the end, or a stop signal was taken. The
 	 * signal interrupts the wait, but may land just before it: the wait
 	 * is bounded so that such a signal is seen within SIGNAL_POLL_MS. */
-	while (!fuse_session_exited(se))
+	while (!fuse_session_exited(se)) {
 		wait_finished(&pool.finished);
+		take_stop_signal(se, host, &stop_pending);
+	}
 
 	for (i = 0; i < started; i++)
 		pthread_cancel(threads[i]);

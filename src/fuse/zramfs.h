@@ -30,11 +30,15 @@ struct zramfs {
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
 
 /* Serves se with nthreads workers, all started before serving, and the
- * io_uring ring threads of uring if not NULL, until unmounted or
- * signalled; each thread is readied for requests of up to max_io bytes
- * first. 0, or a negative errno. */
-int zramfs_serve(struct fuse_session *se, unsigned int nthreads,
-		 struct zramfs_uring *uring, size_t max_io);
+ * io_uring ring threads of uring if not NULL, until unmounted or stopped
+ * by a signal (once none of host's data files is open); each thread is
+ * readied for requests of up to max_io bytes first. 0, or a negative
+ * errno. */
+int zramfs_serve(struct fuse_session *se, struct zr_host *host,
+		 unsigned int nthreads, struct zramfs_uring *uring,
+		 size_t max_io);
+/* Async-signal-safe: a stop signal arrived (see workers.c). */
+void zramfs_request_stop(int sig);
 
 /* Readies the calling thread for I/O (ll.c): its read buffer touched up
  * to max_io (none for 0: io_uring threads read into their ring entries),
