@@ -297,6 +297,17 @@ fg_start() {
 		fail "$MNT is served by '$(daemon_pid "$MNT")', not by the zramfs -f we started ($FG_PID)"
 }
 
+# fg_stopped WHAT: the zramfs -f started last ends within 10 s of WHAT,
+# with status 0 (a clean stop), and its mount is gone.
+fg_stopped() {
+	local rc
+	wait_exit "$FG_PID" || fail "zramfs -f still running 10 s after $1"
+	wait "$FG_PID"
+	rc=$?
+	wait_gone "$MNT" "$FG_PID"
+	[ "$rc" = 0 ] || fail "zramfs -f exited with status $rc after $1"
+}
+
 fg_start
 sleep 1
 alive "$FG_PID" || fail "zramfs -f is no longer running while mounted"
@@ -335,22 +346,12 @@ printf 'still here' >&9 || fail "writing while the stop is put off"
 [ "$(head -c 10 "$MNT/zram0")" = "still here" ] ||
 	fail "data lost while the stop is put off"
 exec 9>&-
-wait_exit "$FG_PID" ||
-	fail "zramfs -f still running 10 s after its last data file was closed"
-wait "$FG_PID"
-rc=$?
-wait_gone "$MNT" "$FG_PID"
-[ "$rc" = 0 ] || fail "zramfs -f exited with status $rc after a put-off stop"
+fg_stopped "its last data file was closed"
 pass "-f: a stop signal waits while a data file is open, then exits 0"
 
 fg_start
 kill -TERM "$FG_PID"
-wait_exit "$FG_PID" ||
-	fail "zramfs -f still running 10 s after SIGTERM"
-wait "$FG_PID"
-rc=$?
-wait_gone "$MNT" "$FG_PID"
-[ "$rc" = 0 ] || fail "zramfs -f exited with status $rc after SIGTERM (a clean stop should exit 0)"
+fg_stopped SIGTERM
 pass "-f: SIGTERM unmounts and exits 0"
 
 exit 0
