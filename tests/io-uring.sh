@@ -55,16 +55,12 @@ start_daemon() {
 
 # stop_daemon HOW: unmount (or signal) and wait; the daemon must exit 0.
 stop_daemon() {
-	local rc
 	if [ "$1" = unmount ]; then
 		fusermount3 -u "$MNT" || fail "fusermount3 -u $MNT"
 	else
 		kill -TERM "$DAEMON"
 	fi
-	wait_exit "$DAEMON" || fail "zramfs still running 10 s after $1"
-	wait "$DAEMON"
-	rc=$?
-	[ "$rc" = 0 ] || fail "zramfs exited with status $rc after $1"
+	wait_clean_exit "$DAEMON" "$1"
 }
 
 # served LOG: requests served through the ring, from the exit message.
@@ -226,10 +222,7 @@ alive "$DAEMON" || fail "SIGTERM with a data file open stopped the daemon"
 grep -q "stopping once no data file is open" "$TMP/term.log" ||
 	fail "no warning for the put-off SIGTERM: $(cat "$TMP/term.log")"
 exec 9>&-
-wait_exit "$DAEMON" || fail "zramfs still running 10 s after its last data file was closed"
-wait "$DAEMON"
-rc=$?
-[ "$rc" = 0 ] || fail "zramfs exited with status $rc after a put-off SIGTERM"
+wait_clean_exit "$DAEMON" "a put-off SIGTERM, once its last data file was closed"
 [ "$(cat "$PARAM")" = N ] || fail "enable_uring is $(cat "$PARAM") after SIGTERM"
 pass "SIGTERM while writing: put off, data intact; exit 0 once closed, enable_uring back to N"
 check_depth "$TMP/term.log" 4

@@ -73,6 +73,16 @@ wait_mounted() {
 	return 1
 }
 
+# wait_clean_exit PID WHAT: PID, a child of this shell, exits within 10 s of
+# WHAT, with status 0.
+wait_clean_exit() {
+	local rc
+	wait_exit "$1" || fail "zramfs $1 still running 10 s after $2"
+	wait "$1"
+	rc=$?
+	[ "$rc" = 0 ] || fail "zramfs $1 exited with status $rc after $2"
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
 	local state

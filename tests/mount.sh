@@ -300,12 +300,8 @@ fg_start() {
 # fg_stopped WHAT: the zramfs -f started last ends within 10 s of WHAT,
 # with status 0 (a clean stop), and its mount is gone.
 fg_stopped() {
-	local rc
-	wait_exit "$FG_PID" || fail "zramfs -f still running 10 s after $1"
-	wait "$FG_PID"
-	rc=$?
+	wait_clean_exit "$FG_PID" "$1"
 	wait_gone "$MNT" "$FG_PID"
-	[ "$rc" = 0 ] || fail "zramfs -f exited with status $rc after $1"
 }
 
 fg_start

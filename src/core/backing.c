@@ -45,20 +45,18 @@ static int open_target(const char *path, int *fd_out, uint64_t *size_out)
 	path_fd = zr_path_resolve(path, &st);
 	if (path_fd < 0)
 		return path_fd;
-	if (S_ISDIR(st.stx_mode)) {
-		close(path_fd);
-		return -EISDIR;
-	}
-	if (S_ISBLK(st.stx_mode)) {
+	if (S_ISBLK(st.stx_mode))
 		flags |= O_EXCL;
-	} else if (!S_ISREG(st.stx_mode)) {
-		close(path_fd);
-		return -EINVAL;
+	if (S_ISDIR(st.stx_mode)) {
+		fd = -EISDIR;
+	} else if (!S_ISBLK(st.stx_mode) && !S_ISREG(st.stx_mode)) {
+		fd = -EINVAL;
+	} else {
+		fd = zr_path_reopen(path_fd, flags);
+		/* Some file systems refuse O_DIRECT: use the page cache. */
+		if (fd == -EINVAL)
+			fd = zr_path_reopen(path_fd, flags & ~O_DIRECT);
 	}
-	fd = zr_path_reopen(path_fd, flags);
-	/* Some file systems refuse O_DIRECT: fall back to the page cache. */
-	if (fd == -EINVAL)
-		fd = zr_path_reopen(path_fd, flags & ~O_DIRECT);
 	close(path_fd);
 	if (fd < 0)
 		return fd;

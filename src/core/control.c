@@ -86,7 +86,7 @@ static int read_dict(const char *path, void **out, size_t *size)
 	unsigned char *buf;
 	struct statx st;
 	size_t n = 0;
-	ssize_t got;
+	ssize_t got = 0;
 	int fd, path_fd;
 
 	path_fd = zr_path_resolve(path, &st);
@@ -101,11 +101,15 @@ static int read_dict(const char *path, void **out, size_t *size)
 		close(fd);
 		return -ENOMEM;
 	}
-	do {
+	/* Until the end, an error, or one byte past the largest size. */
+	while (n <= ZR_DICT_MAX) {
 		got = read(fd, buf + n, ZR_DICT_MAX + 1 - n);
-		if (got > 0)
-			n += (size_t)got;
-	} while ((got > 0 || (got < 0 && errno == EINTR)) && n <= ZR_DICT_MAX);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
 	close(fd);
 	if (got < 0 || !n || n > ZR_DICT_MAX) {
 		free(buf);

@@ -30,10 +30,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "zr_path.h"
@@ -96,11 +94,13 @@ int zr_path_resolve(const char *path, struct statx *stx)
 	if (strlen(path) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	strcpy(buf, path);
-	/* A relative path starts at the working directory; an absolute one
-	 * (or link target) restarts from the root in the loop. */
-	dir_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* A relative path starts at the working directory, an absolute one
+	 * at the root (the loop skips its slashes: nothing to reopen). */
+	dir_fd = open(*cur == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
 		return -errno;
+	while (*cur == '/')
+		cur++;
 	ret = stat_step(dir_fd, stx);
 	while (!ret) {
 		char *name, *end;

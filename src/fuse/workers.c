@@ -78,29 +78,28 @@ static unsigned int data_files_open(struct zr_host *host)
 	return open;
 }
 
-/* Main thread: ends the session once a stop was asked for and no data
- * file is open; *pending keeps the signal meanwhile. */
+/* Main thread: ends the session once a stop was asked for (*pending
+ * remembers it) and no data file is open; warns at the first signal that
+ * has to wait. */
 static void take_stop_signal(struct fuse_session *se, struct zr_host *host,
 			     int *pending)
 {
-	int sig = stop_signal;
+	int sig = stop_signal, first = sig && !*pending;
 	unsigned int open;
 
 	if (sig)
-		stop_signal = 0;
-	if (!sig && !*pending)
+		stop_signal = 0;	/* a later signal would stop all the same */
+	*pending = *pending || sig;
+	if (!*pending)
 		return;
 	open = data_files_open(host);
-	if (!open) {
+	if (!open)
 		fuse_session_exit(se);
-		return;
-	}
-	if (sig && !*pending)
+	else if (first)
 		fuse_log(FUSE_LOG_WARNING,
 			 "zramfs: %s: stopping once no data file is open "
 			 "(%u open: a loop device? swap on it?)\n",
 			 strsignal(sig), open);
-	*pending = sig ? sig : *pending;
 }
 
 static void touch_stack(void)
