@@ -21,9 +21,10 @@
 
 /*
  * memparse(): a number in C notation (decimal, 0x hex, 0 octal) followed by
- * an optional K/M/G/T/P/E suffix (either case, binary multiples), then an
- * optional "\n". -EINVAL: empty, not a number, trailing junk, overflow of
- * 64 bits (the kernel wraps silently; we refuse).
+ * an optional K/M/G/T/P/E suffix (either case, binary multiples), then
+ * optional white space ("\n", "\r\n", blanks). -EINVAL: empty, not a
+ * number, anything else after it, overflow of 64 bits (the kernel ignores
+ * what follows the suffix and wraps silently; we refuse both).
  */
 int zr_parse_size(const char *buf, size_t len, uint64_t *out);
 

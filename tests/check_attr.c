@@ -241,11 +241,11 @@ START_TEST(test_size_hostile)
 	size_bad("");
 	size_bad("\n");
 	size_bad("\n\n");
-	size_bad("1\n\n");
 	size_bad(" 1");
 	size_bad("\t1");
-	size_bad("1 ");
 	size_bad("1 K");
+	size_bad("1K x");
+	size_bad("1\n1");
 	size_bad("+1");
 	size_bad("-1");
 	size_bad("-1K");
@@ -279,6 +279,20 @@ START_TEST(test_size_hostile)
 }
 END_TEST
 
+/* White space may follow, as from a file with DOS line ends; nothing else. */
+START_TEST(test_size_trailing_space)
+{
+	size_ok("1 ", 1);
+	size_ok("1\n\n", 1);
+	size_ok("1G \n", 1073741824ULL);
+	size_ok("1G\r\n", 1073741824ULL);
+	size_ok("64M\t\n", 64ULL << 20);
+	size_ok("0x10\v\f", 16);
+	size_bad("1G\r\nx");
+	size_bad_len("1G \0", 4);
+}
+END_TEST
+
 START_TEST(test_size_page_write)
 {
 	/* leading zero: octal, which is still 1 */
@@ -288,7 +302,8 @@ START_TEST(test_size_page_write)
 	size_bad(page_write('9', ""));
 	size_bad(page_write('a', ""));
 	size_bad(page_write(' ', "1"));
-	size_bad(page_write('0', "\n\n"));
+	size_ok(page_write('0', "\n\n"), 0);
+	size_bad(page_write('0', "\nx"));
 }
 END_TEST
 
@@ -1110,6 +1125,7 @@ static Suite *attr_suite(void)
 	tcase_add_test(tc, test_size_radix);
 	tcase_add_test(tc, test_size_overflow);
 	tcase_add_test(tc, test_size_hostile);
+	tcase_add_test(tc, test_size_trailing_space);
 	tcase_add_test(tc, test_size_page_write);
 	suite_add_tcase(s, tc);
 

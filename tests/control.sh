@@ -161,7 +161,7 @@ for m in disksize:644 initstate:444 reset:200 comp_algorithm:644 \
 	 idle:200 backing_dev:644 writeback:200 compressed_writeback:644 \
 	 writeback_limit:644 \
 	 writeback_limit_enable:644 recomp_algorithm:644 recompress:200 \
-	 mm_stat:444 io_stat:444 bd_stat:444 debug_stat:444; do
+	 mm_stat:444 io_stat:444 bd_stat:444 debug_stat:444 size:444; do
 	got=$(stat -c %a "$D/${m%:*}") || fail "no attribute ${m%:*}"
 	[ "$got" = "${m#*:}" ] || fail "${m%:*} has mode $got, expected ${m#*:}"
 done
@@ -179,6 +179,7 @@ expect "$D/writeback_limit" $'0\n'
 expect "$D/writeback_limit_enable" $'0\n'
 expect "$D/compressed_writeback" $'0\n'
 expect "$D/recomp_algorithm" ""
+expect "$D/size" $'0\n'
 same_format "$D/mm_stat" "$MM_FMT" 9
 
 # The formats above are zram's: check them against the running kernel's
@@ -242,6 +243,7 @@ bad "Invalid argument" "$D/disksize" ""
 ok "$D/disksize" 64M
 expect "$D/initstate" $'1\n'
 expect "$D/disksize" $'67108864\n'
+expect "$D/size" $'131072\n'	# the block device's size, in sectors
 [ "$(stat -c %s "$MNT/zram0")" = 67108864 ] || fail "zram0 st_size is not 64M"
 bad "Device or resource busy" "$D/disksize" 32M
 bad "Device or resource busy" "$D/disksize" 64M
@@ -256,6 +258,17 @@ for sz in 4096:4096 8K:8192 8k:8192 3M:3145728 2m:2097152 1G:1073741824 \
 	[ "$(stat -c %s "$MNT/zram0")" = "${sz#*:}" ] ||
 		fail "disksize ${sz%:*}: st_size is not ${sz#*:}"
 	ok "$D/reset" 1
+done
+# White space may follow the size (a file with DOS line ends), nothing
+# else: zram would take "1GB" or "1 G" for 1G or 1 byte. (Not "1M\n" here:
+# bash's echo writes each line with its own write.)
+for sz in "1M " $'1M\r' $'1M\t'; do
+	ok "$D/disksize" "$sz"
+	expect "$D/disksize" $'1048576\n'
+	ok "$D/reset" 1
+done
+for sz in 1MB 1Mi "1 M" 1M.; do
+	bad "Invalid argument" "$D/disksize" "$sz"
 done
 pass "disksize"
 
@@ -274,6 +287,12 @@ done
 bad "Invalid argument" "$D/comp_algorithm" bogus
 bad "Invalid argument" "$D/comp_algorithm" ""
 bad "Invalid argument" "$D/comp_algorithm" "lz4 zstd"
+# zram's limit on a name: 128 bytes with the newline, E2BIG.
+long=$(printf 'a%.0s' {1..127})
+bad "Argument list too long" "$D/comp_algorithm" "$long"
+bad "Invalid argument" "$D/comp_algorithm" "${long%a}"
+bad "Argument list too long" "$D/recomp_algorithm" "algo=${long}a"
+bad "Invalid argument" "$D/recomp_algorithm" "algo=${long}a priority=9"
 ok "$D/comp_algorithm" lz4hc
 ok "$D/disksize" 1M
 expect "$D/comp_algorithm" $'lz4 [lz4hc] zstd \n'
@@ -565,6 +584,62 @@ expect "$C/zram1/initstate" $'0\n'
 ok "$C/hot_remove" 1
 [ "$(ls "$C" | grep -c '^zram')" = 1 ] || fail "devices left: $(ls "$C")"
 pass "hot_add and hot_remove; a file kept open across them gets ENODEV"
+
+# ---- one open file read again from offset 0 ----------------------------------
+# As sysfs: a read at offset 0 generates the text anew, a read further on
+# continues the text of the last read at 0. A monitor keeps mm_stat open
+# and preads it; every read of hot_add at 0 adds a device.
+expect "$C/hot_add" $'1\n'
+python3 - "$C" "$MNT/zram1" <<'EOF' || fail "re-reading open control files"
+import os, sys, threading
+c, data = sys.argv[1], sys.argv[2]
+def check(what, got, want):
+    if got != want:
+        sys.exit(f"{what}: {got!r}, expected {want!r}")
+init = os.open(f"{c}/zram1/initstate", os.O_RDONLY)
+mm = os.open(f"{c}/zram1/mm_stat", os.O_RDONLY)
+check("initstate before disksize", os.pread(init, 4096, 0), b"0\n")
+before = os.pread(mm, 4096, 0)
+with open(f"{c}/zram1/disksize", "w") as f:
+    f.write("1M")
+check("initstate after disksize, same descriptor", os.pread(init, 4096, 0),
+      b"1\n")
+fd = os.open(data, os.O_WRONLY)
+os.pwrite(fd, b"zramfs re-read test\n" * 204 + b"\n" * 16, 0)
+os.close(fd)
+head = os.pread(mm, 20, 0)
+rest = os.pread(mm, 4096, 20)
+after = head + rest
+check("mm_stat orig_data_size after one page, same descriptor",
+      after.split()[0], b"4096")
+if before.split()[0] != b"0":
+    sys.exit(f"mm_stat before the write: {before!r}")
+check("mm_stat read again from 0", os.pread(mm, 4096, 0), after)
+# Two threads through the one descriptor (the daemon serves them at once).
+bad = []
+def reread():
+    for _ in range(200):
+        t = os.pread(mm, 4096, 0) + os.pread(init, 1, 0)
+        if t != after + b"1":
+            bad.append(t)
+threads = [threading.Thread(target=reread) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check("concurrent re-reads through one descriptor", bad[:1], [])
+os.close(init)
+os.close(mm)
+add = os.open(f"{c}/hot_add", os.O_RDONLY)
+check("hot_add", os.pread(add, 4096, 0), b"2\n")
+check("hot_add continued", os.pread(add, 4096, 2), b"")
+check("hot_add read again from 0", os.pread(add, 4096, 0), b"3\n")
+os.close(add)
+EOF
+for id in 1 2 3; do
+	ok "$C/hot_remove" $id
+done
+pass "an open control file read again from offset 0 shows the current text"
 
 # ---- files named in control writes ---------------------------------------------
 

@@ -32,6 +32,11 @@ static inline size_t zr_strip_nl(const char *buf, size_t len)
 	return len;
 }
 
+static inline bool zr_isspace(int c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 static inline int zr_tolower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
@@ -154,7 +159,10 @@ int zr_parse_size(const char *buf, size_t len, uint64_t *out)
 		if (shift)
 			n++;
 	}
-	if (n < len && s[n] == '\n')
+	/* memparse() stops at the suffix and zram ignores what follows;
+	 * only white space may follow here ("1G \r\n" from a file with DOS
+	 * line ends), so that "1GB" or "1Gi" fail instead of meaning 1G. */
+	while (n < len && zr_isspace((unsigned char)s[n]))
 		n++;
 	if (n != len)
 		return -EINVAL;

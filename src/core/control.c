@@ -40,6 +40,12 @@ static int store_disksize(struct zr_device *dev, const char *buf, size_t len)
 	return zr_device_init(dev, size);
 }
 
+/* The block device's generic "size": disksize in 512-byte sectors. */
+static int show_size(struct zr_device *dev, char *buf, size_t cap)
+{
+	return zr_format_u64(buf, cap, zr_device_disksize(dev) >> 9);
+}
+
 static int show_initstate(struct zr_device *dev, char *buf, size_t cap)
 {
 	return zr_format_u64(buf, cap, zr_device_initialised(dev));
@@ -65,10 +71,22 @@ static int show_comp_algorithm(struct zr_device *dev, char *buf, size_t cap)
 				    zr_device_algorithm(dev));
 }
 
+/* zram's ZRAM_MAX_ALGO_NAME_SZ: a name this long, its newline included,
+ * is refused with E2BIG before it is looked up. */
+#define ZR_ALGO_NAME_MAX 128
+
+/* The algorithm a comp_algorithm or recomp_algorithm write names. */
+static int algorithm_named(const char *name, size_t len)
+{
+	if (len >= ZR_ALGO_NAME_MAX)
+		return -E2BIG;
+	return zr_comp_find(name, len);
+}
+
 static int store_comp_algorithm(struct zr_device *dev, const char *buf,
 				size_t len)
 {
-	int comp = zr_comp_find(buf, len);
+	int comp = algorithm_named(buf, len);
 
 	if (comp < 0)
 		return comp;
@@ -406,9 +424,11 @@ static int store_recomp_algorithm(struct zr_device *dev, const char *buf,
 	}
 	if (more < 0 || !algo)
 		return -EINVAL;
-	comp = zr_comp_find(algo, algo_len);
-	if (comp < 0 || prio < 1 || prio > 3)
+	if (prio < 1 || prio > 3)
 		return -EINVAL;
+	comp = algorithm_named(algo, algo_len);
+	if (comp < 0)
+		return comp;
 	return zr_device_set_recomp_algorithm(dev, prio, comp);
 }
 
@@ -520,6 +540,7 @@ static const struct zr_ctl_attr attrs[] = {
 	{ "io_stat", 0444, show_io_stat, NULL },
 	{ "bd_stat", 0444, show_bd_stat, NULL },
 	{ "debug_stat", 0444, show_debug_stat, NULL },
+	{ "size", 0444, show_size, NULL },
 };
 
 const struct zr_ctl_attr *zr_ctl_attr(int index)

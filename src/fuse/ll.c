@@ -17,8 +17,11 @@
  * which cannot go away while open (hot_remove refuses with EBUSY). Reads
  * and writes go straight to the core, which takes no device-wide lock.
  * Control files are opened with direct I/O too, so a read returns exactly
- * what the attribute shows; it is generated on the first read of an open
- * file and kept for the following ones, as sysfs does.
+ * what the attribute shows. As in sysfs (seq_file), a read at offset 0
+ * generates the text anew and a read further on continues the text of the
+ * last read at 0, so that a monitor may keep mm_stat open and pread() it
+ * from 0 again and again; each open file has a lock for its text, since
+ * two threads may read through one descriptor at once.
  */
 #include "config.h"
 
@@ -64,10 +67,11 @@ struct node {
 	int attr;	/* attribute index for ATTR */
 };
 
-/* An open control file: what the first read generated. */
+/* An open control file: the text of its last read at offset 0. */
 struct ctl_file {
 	struct node node;
 	uint64_t serial;	/* the device opened (zr_ctl_open()) */
+	pthread_mutex_t lock;	/* guards filled, len and buf */
 	int filled;
 	int len;
 	char buf[ZR_CTL_BUF_SIZE];
@@ -474,6 +478,12 @@ static int open_data(struct zramfs *fs, struct node node,
 	return 0;
 }
 
+static void ctl_file_free(struct ctl_file *file)
+{
+	pthread_mutex_destroy(&file->lock);
+	free(file);
+}
+
 static int open_control(struct zramfs *fs, struct node node,
 			struct fuse_file_info *fi)
 {
@@ -504,6 +514,7 @@ static int open_control(struct zramfs *fs, struct node node,
 		return -ENOMEM;
 	file->node = node;
 	file->serial = serial;
+	pthread_mutex_init(&file->lock, NULL);
 	fi->fh = (uintptr_t)file;
 	fi->direct_io = 1;
 	return 0;
@@ -552,7 +563,7 @@ static void zramfs_ll_open(fuse_req_t req, fuse_ino_t ino,
 	if (ret && node.kind == NODE_DATA)
 		zr_device_release((struct zr_device *)(uintptr_t)fi->fh);
 	else if (ret)
-		free((struct ctl_file *)(uintptr_t)fi->fh);
+		ctl_file_free((struct ctl_file *)(uintptr_t)fi->fh);
 }
 
 static void zramfs_ll_release(fuse_req_t req, fuse_ino_t ino,
@@ -561,7 +572,7 @@ static void zramfs_ll_release(fuse_req_t req, fuse_ino_t ino,
 	if (ino_node(ino).kind == NODE_DATA)
 		zr_device_release((struct zr_device *)(uintptr_t)fi->fh);
 	else
-		free((struct ctl_file *)(uintptr_t)fi->fh);
+		ctl_file_free((struct ctl_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -574,8 +585,10 @@ static int ctl_fill(struct zramfs *fs, struct ctl_file *file)
 	else
 		ret = zr_ctl_show(fs->host, file->node.id, file->serial,
 				  file->node.attr, file->buf, sizeof(file->buf));
-	if (ret < 0)
+	if (ret < 0) {
+		file->filled = 0;	/* buf may hold part of a text */
 		return ret;
+	}
 	file->len = ret;
 	file->filled = 1;
 	return 0;
@@ -584,21 +597,28 @@ static int ctl_fill(struct zramfs *fs, struct ctl_file *file)
 static void read_control(fuse_req_t req, struct ctl_file *file, size_t size,
 			 off_t off)
 {
+	char text[ZR_CTL_BUF_SIZE];
 	int ret = 0;
 
-	if (!file->filled)
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_mutex_lock(&file->lock);
+	if (!file->filled || off == 0)
 		ret = ctl_fill(zramfs_data(req), file);
-	if (ret) {
+	if (!ret && off < file->len) {
+		if (size > (size_t)(file->len - off))
+			size = file->len - off;
+		memcpy(text, file->buf + off, size);
+	} else {
+		size = 0;
+	}
+	pthread_mutex_unlock(&file->lock);
+	if (ret)
 		fuse_reply_err(req, -ret);
-		return;
-	}
-	if (off >= file->len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (size > (size_t)(file->len - off))
-		size = file->len - off;
-	fuse_reply_buf(req, file->buf + off, size);
+	else
+		fuse_reply_buf(req, text, size);
 }
 
 static void zramfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -659,7 +679,9 @@ static void zramfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			ret = zr_ctl_store(fs->host, node.id, file->serial,
 					   node.attr, buf, size);
 		/* A later read shows the new value. */
+		pthread_mutex_lock(&file->lock);
 		file->filled = 0;
+		pthread_mutex_unlock(&file->lock);
 		if (!ret)
 			ret = size;
 	}
