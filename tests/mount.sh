@@ -132,6 +132,10 @@ bad_invocation max_background -o max_background=0 "$MNT"
 bad_invocation max_background -o max_background=65536 "$MNT"
 bad_invocation no_such_option -o no_such_option "$MNT"
 bad_invocation no_such_option -o size=1M,no_such_option=1 "$MNT"
+# zramfs's own FUSE options, and remount (mount -o remount runs us again).
+bad_invocation subtype=foo -o subtype=foo "$MNT"
+bad_invocation max_read=4096 -o max_read=4096 "$MNT"
+bad_invocation remount -o remount,size=2M "$MNT"
 bad_invocation "$TMP/missing" "$TMP/missing"
 : > "$TMP/regular"
 bad_invocation "$TMP/regular" "$TMP/regular"
@@ -152,6 +156,16 @@ fusermount3 -u "$MNT" || fail "fusermount3 -u $MNT"
 wait_gone "$MNT" "$FIRST_PID"
 FIRST_PID=
 pass "bad options and mountpoints"
+
+# fsname= names the mount (the first field of /proc/mounts); subtype=zramfs
+# is zramfs's own and harmless.
+mount_zramfs "$MNT" -o 'fsname=my\,swap,subtype=zramfs'
+grep -qsF "my,swap $MNT fuse.zramfs " /proc/mounts ||
+	fail "fsname= not shown: $(grep -F " $MNT " /proc/mounts)"
+pid=$(mounted_pid "$MNT")
+fusermount3 -u "$MNT" || fail "fusermount3 -u $MNT"
+wait_gone "$MNT" "$pid"
+pass "fsname= names the mount"
 
 # ---- defaults ---------------------------------------------------------------
 

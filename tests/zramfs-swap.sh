@@ -68,3 +68,96 @@ case $out in
 *) fail "status after down said: $out" ;;
 esac
 pass "down: swap off, loop detached, unmounted; a second down is a no-op"
+
+# ---- bad arguments: an error before anything is done -------------------------
+
+expect_error "unexpected argument" swapctl up "$REL" -s 64M
+expect_error "unexpected argument" swapctl up -s -m "$REL"
+expect_error "bad priority" swapctl up -p 40000 -m "$REL"
+touch "$TMP/file"
+expect_error "cannot make directory" swapctl up -s 64M -m file
+grep -qs " $MNT fuse.zramfs " /proc/mounts && fail "a refused up mounted $MNT"
+[ -z "$(losetup -j "$MNT/zram0" -O NAME -n)" ] || fail "a refused up attached a loop device"
+pass "stray arguments, a bad priority, a file as mountpoint: refused, nothing done"
+
+# ---- a loop device on zram0 that is not swap is not wiped --------------------
+
+mount_zramfs "$MNT" -o size=64M
+# Detached at exit by the loop over $MNT/zram0's devices above.
+other=$(losetup --find --show "$MNT/zram0") || fail "losetup $MNT/zram0"
+expect_error "is not swap" swapctl up -m "$REL"
+[ "$(losetup -j "$MNT/zram0" -O NAME -n)" = "$other" ] ||
+	fail "up changed the loop devices of $MNT/zram0"
+awk -v d="$other" '$1 == d { exit 1 }' /proc/swaps || fail "up made $other swap"
+losetup -d "$other"
+pass "up refuses a loop device on zram0 that is not swap"
+
+# ---- down waits out a swapoff already running; a failed one keeps it all ----
+# A stub swapoff answers as the kernel does while another swapoff of the
+# device runs (EINVAL), and starts the real one, as systemd does at
+# shutdown; or fails as swapoff short of memory does.
+
+REAL_SWAPOFF=$(command -v swapoff)
+mkdir "$TMP/stub"
+cat > "$TMP/stub/swapoff" <<STUB
+#!/bin/bash
+case \$STUB_SWAPOFF in
+busy)	if mkdir "$TMP/stub/called" 2>/dev/null; then
+		(sleep 0.5; "$REAL_SWAPOFF" "\$@") >/dev/null 2>&1 &
+		echo \$! > "$TMP/stub/called/pid"
+		echo "swapoff: \$1: swapoff failed: Invalid argument" >&2
+		exit 255
+	fi ;;
+nomem)	echo "swapoff: \$1: swapoff failed: Cannot allocate memory" >&2
+	exit 255 ;;
+esac
+exec "$REAL_SWAPOFF" "\$@"
+STUB
+chmod +x "$TMP/stub/swapoff"
+stubbed() { (export PATH=$TMP/stub:$PATH STUB_SWAPOFF=$1; shift; swapctl "$@"); }
+
+swapctl up -m "$REL" >/dev/null || fail "up on the existing mount failed"
+dev=$(losetup -j "$MNT/zram0" -O NAME -n)
+out=$(stubbed nomem down -m "$REL" 2>&1) && fail "down succeeded with swapoff failing"
+case $out in
+*"Cannot allocate memory"*"stay as they were"*) ;;
+*) fail "failed down said: $out" ;;
+esac
+awk -v d="$dev" '$1 == d { f = 1 } END { exit !f }' /proc/swaps ||
+	fail "a failed down took $dev off swap"
+[ "$(losetup -j "$MNT/zram0" -O NAME -n)" = "$dev" ] || fail "a failed down detached $dev"
+[ -d "$MNT/control/zram0" ] || fail "a failed down unmounted $MNT"
+pass "a failed swapoff: down fails and leaves swap, loop and mount"
+
+out=$(stubbed busy down -m "$REL" 2>&1) || fail "down beside another swapoff: $out"
+case $out in
+*"waiting for another swapoff of $dev"*) ;;
+*) fail "down beside another swapoff said: $out" ;;
+esac
+# The stub's own swapoff must be over before $dev can be swap again.
+wait_exit "$(cat "$TMP/stub/called/pid")" || fail "the stub's swapoff did not end"
+grep -qs " $MNT fuse.zramfs " /proc/mounts && fail "$MNT still mounted"
+[ -z "$(losetup -j "$MNT/zram0" -O NAME -n)" ] || fail "loop device left"
+pass "down waits for a swapoff already running, then finishes"
+
+# ---- a mountpoint with a space; a daemon that died ----------------------------
+
+SP="$TMP/sp ace"
+at_exit "fusermount3 -u '$SP' 2>/dev/null || umount -l '$SP' 2>/dev/null"
+at_exit "for d in \$(losetup -j '$SP/zram0' -O NAME -n); do swapoff \$d; losetup -d \$d; done"
+swapctl up -s 64M -m "$SP" >/dev/null || fail "up at '$SP'"
+out=$(swapctl up -m "$SP" 2>&1) || fail "second up at '$SP': $out"
+case $out in *"already up"*) ;; *) fail "second up at '$SP' said: $out" ;; esac
+out=$(swapctl status -m "$SP" 2>&1) || fail "status at '$SP': $out"
+case $out in *"swap:"*) ;; *) fail "status at '$SP' said: $out" ;; esac
+pass "a mountpoint with a space in it"
+
+kill -KILL "$(daemon_pid "$SP")" || fail "no daemon for '$SP'"
+sleep 0.5
+expect_error "daemon of $SP is gone" swapctl status -m "$SP"
+expect_error "daemon of $SP is gone" swapctl up -m "$SP"
+swapctl down -m "$SP" || fail "down of a dead mount failed"
+M=${SP// /\\040} awk '$2 == ENVIRON["M"] { exit 1 }' /proc/mounts ||
+	fail "the dead mount is still there"
+[ -z "$(losetup -j "$SP/zram0" -O NAME -n 2>/dev/null)" ] || fail "loop device left on the dead mount"
+pass "a dead daemon: status and up fail and say so, down cleans up"

@@ -71,6 +71,7 @@ struct options {
 	int foreground;
 	int help;
 	int version;
+	int fsname;	/* the user named the mount (fsname=) */
 	char *source;
 	char *mountpoint;
 };
@@ -80,6 +81,9 @@ enum {
 	KEY_VERSION,
 	KEY_FOREGROUND,
 	KEY_DEBUG,
+	KEY_FSNAME,
+	KEY_FIXED,
+	KEY_REMOUNT,
 };
 
 #define ZRAMFS_OPT(t, p) { t, offsetof(struct options, p), 1 }
@@ -109,6 +113,12 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("iversion", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("noiversion", FUSE_OPT_KEY_DISCARD),
 	FUSE_OPT_KEY("nosymfollow", FUSE_OPT_KEY_DISCARD),
+	/* Tools find zramfs mounts by type fuse.zramfs, and max_read follows
+	 * the transport: these are zramfs's own. fsname= is the user's. */
+	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", KEY_FIXED),
+	FUSE_OPT_KEY("max_read=", KEY_FIXED),
+	FUSE_OPT_KEY("remount", KEY_REMOUNT),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -197,6 +207,18 @@ static int option_proc(void *data, const char *arg, int key,
 	case KEY_DEBUG:
 		opts->foreground = 1;
 		return 1;	/* libfuse prints requests with -d */
+	case KEY_FSNAME:
+		opts->fsname = 1;
+		return 1;	/* to libfuse, as given */
+	case KEY_FIXED:
+		if (!strcmp(arg, "subtype=zramfs"))
+			return 0;
+		log_msg(LOG_ERR, "option %s: zramfs sets it itself", arg);
+		return -1;
+	case KEY_REMOUNT:
+		log_msg(LOG_ERR, "remount is not supported: change a device's"
+			" settings through MOUNTPOINT/control (zramfs(8))");
+		return -1;
 	case FUSE_OPT_KEY_NONOPT:
 		/* mount(8) passes "SOURCE MOUNTPOINT"; the source is a name. */
 		if (!opts->mountpoint) {
@@ -532,7 +554,7 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_REALTIME, &fs.mount_time);
 	snprintf(max_read, sizeof(max_read), "-omax_read=%zu", fs.max_io);
 	if (fuse_opt_add_arg(&args, "-odefault_permissions") ||
-	    fuse_opt_add_arg(&args, "-ofsname=zramfs") ||
+	    (!opts.fsname && fuse_opt_add_arg(&args, "-ofsname=zramfs")) ||
 	    fuse_opt_add_arg(&args, "-osubtype=zramfs") ||
 	    fuse_opt_add_arg(&args, max_read)) {
 		log_msg(LOG_ERR, "out of memory");
