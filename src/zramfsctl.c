@@ -1254,8 +1254,8 @@ static int print_devices(const struct devlist *devs, const struct output *out)
 
 /*
  * Lists the devices of every zramfs mount, or of the given paths. A mount
- * that cannot be read (its daemon died, say) is reported and skipped when
- * listing them all: the exit status is then 1.
+ * or path that cannot be read (its daemon died, say) is reported and
+ * skipped, and the others are listed: the exit status is then 1.
  */
 static int do_status(char **paths, int npaths, const struct strlist *mounts,
 		     const struct output *out)
@@ -1274,7 +1274,7 @@ static int do_status(char **paths, int npaths, const struct strlist *mounts,
 	}
 	if (ret != -ENOMEM)
 		ret = 0;
-	for (i = 0; i < npaths && !ret; i++) {
+	for (i = 0; i < npaths && ret != -ENOMEM; i++) {
 		ret = resolve_path(paths[i], mounts, &mnt, &id);
 		if (!ret)
 			ret = id < 0 ? add_mount_devices(&devs, mnt) :
@@ -1284,7 +1284,11 @@ static int do_status(char **paths, int npaths, const struct strlist *mounts,
 			       paths[i]);
 		else if (ret)
 			errmsg("%s: %s", paths[i], strerror(-ret));
+		if (ret)
+			failed = 1;
 	}
+	if (ret != -ENOMEM)
+		ret = 0;
 	if (!ret)
 		ret = print_devices(&devs, out);
 	free(devs.v);
@@ -1383,13 +1387,42 @@ struct setup {
 	const char *params;
 };
 
-/* As zramctl: reset, then algorithm (and its parameters), then disksize. */
+/* Is name one of the algorithms the device's comp_algorithm lists? When
+ * the list cannot be read, yes: the write will say what is wrong. */
+static int algorithm_offered(const struct zdev *d, const char *name)
+{
+	char buf[ATTR_MAX], *tok, *save;
+
+	if (dev_read(d, "comp_algorithm", buf, sizeof(buf)))
+		return 1;
+	for (tok = strtok_r(buf, " []\n", &save); tok;
+	     tok = strtok_r(NULL, " []\n", &save))
+		if (!strcmp(tok, name))
+			return 1;
+	return 0;
+}
+
+/*
+ * As zramctl: reset, then algorithm (and its parameters), then disksize.
+ * A size of 0 or an algorithm the device does not offer is refused before
+ * the reset, which would otherwise lose the device's data for nothing.
+ */
 static int setup_device(const struct zdev *d, const char *name,
 			const struct setup *s)
 {
 	char size[32];
 	int ret;
 
+	if (!s->size) {
+		errmsg("%s: failed to set disksize (0 bytes): %s", name,
+		       strerror(EINVAL));
+		return -EINVAL;
+	}
+	if (s->algorithm && !algorithm_offered(d, s->algorithm)) {
+		errmsg("%s: failed to set algorithm %s: %s", name,
+		       s->algorithm, strerror(EINVAL));
+		return -EINVAL;
+	}
 	ret = dev_write(d, "reset", "1");
 	if (ret) {
 		errmsg("%s: failed to reset: %s", name, strerror(-ret));

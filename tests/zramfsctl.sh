@@ -271,6 +271,16 @@ ctl_ok -s 8M -a lz4 "$MNT2/zram1"
 [ "$(attr "$MNT2" zram1 disksize)" = 8388608 ] || fail "zram1 not 8M"
 [[ $(attr "$MNT2" zram1 comp_algorithm) == *"[lz4]"* ]] ||
 	fail "zram1 not lz4"
+# A size of 0 or an unknown algorithm fails before the reset: the device
+# keeps its data.
+head -c 4096 "$TMP/data" > "$TMP/page"
+dd if="$TMP/page" of="$MNT2/zram1" conv=notrunc status=none || fail "page"
+ctl_fails "failed to set disksize (0 bytes): Invalid argument" \
+	-s 0 "$MNT2/zram1"
+ctl_fails "failed to set algorithm lzo: Invalid argument" \
+	-s 1M -a lzo "$MNT2/zram1"
+[ "$(attr "$MNT2" zram1 disksize)" = 8388608 ] || fail "zram1 was reset"
+cmp -n 4096 "$TMP/page" "$MNT2/zram1" || fail "zram1 lost its page"
 pass "-s SIZE FILE"
 
 ctl_ok --reset "$MNT2/zram1" "$MNT2/zram2"
@@ -313,6 +323,20 @@ ctl_fails "invalid option -- 'x'" -x
 ctl_fails "requires an argument" --size
 ctl_fails "--streams is not supported" -t 4 "$MNT"
 pass "bad input: exit 1, one line"
+
+# A mount whose daemon died is reported; the other paths are listed.
+ctl_ok -n -o NAME "$MNT"
+want=$OUT
+kill -KILL "$(daemon_pid "$MNT2")" || fail "no daemon for $MNT2"
+for i in $(seq 50); do [ -d "$MNT2/control" ] || break; sleep 0.1; done
+rc=0
+OUT=$(ctl -n -o NAME "$MNT2" "$MNT" 2>"$TMP/stderr") || rc=$?
+[ "$rc" = 1 ] || fail "listing a dead mount: exit $rc"
+[ "$OUT" = "$want" ] || fail "the live mount's devices: '$OUT', expected '$want'"
+grep -q "^zramfsctl: $MNT2: " "$TMP/stderr" ||
+	fail "the dead mount was not reported: $(cat "$TMP/stderr")"
+fusermount3 -u "$MNT2" 2>/dev/null || umount -l "$MNT2"
+pass "a dead mount is reported, the others listed"
 
 ctl_ok --help
 grep -q "^Usage:" <<< "$OUT" || fail "--help: '$OUT'"
