@@ -131,6 +131,20 @@ daemon_pid() {
 	return 1
 }
 
+# kill_daemon MOUNTPOINT: SIGKILLs the daemon serving MOUNTPOINT and waits
+# (up to 5 s) until the mount answers nothing (ENOTCONN): a dead mount,
+# left for the test to unmount.
+kill_daemon() {
+	local pid i
+	pid=$(daemon_pid "$1") || fail "no zramfs daemon serves $1"
+	kill -KILL "$pid" || fail "kill $pid"
+	for ((i = 0; i < 50; i++)); do
+		[ -d "$1/control" ] || return 0
+		sleep 0.1
+	done
+	fail "$1 still answers after its daemon was killed"
+}
+
 # attach_loop VAR FILE [losetup args...]: loop device detached at exit.
 attach_loop() {
 	local var=$1 file=$2 dev

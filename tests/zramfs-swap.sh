@@ -152,8 +152,7 @@ out=$(swapctl status -m "$SP" 2>&1) || fail "status at '$SP': $out"
 case $out in *"swap:"*) ;; *) fail "status at '$SP' said: $out" ;; esac
 pass "a mountpoint with a space in it"
 
-kill -KILL "$(daemon_pid "$SP")" || fail "no daemon for '$SP'"
-sleep 0.5
+kill_daemon "$SP"
 expect_error "daemon of $SP is gone" swapctl status -m "$SP"
 expect_error "daemon of $SP is gone" swapctl up -m "$SP"
 swapctl down -m "$SP" || fail "down of a dead mount failed"

@@ -327,8 +327,7 @@ pass "bad input: exit 1, one line"
 # A mount whose daemon died is reported; the other paths are listed.
 ctl_ok -n -o NAME "$MNT"
 want=$OUT
-kill -KILL "$(daemon_pid "$MNT2")" || fail "no daemon for $MNT2"
-for i in $(seq 50); do [ -d "$MNT2/control" ] || break; sleep 0.1; done
+kill_daemon "$MNT2"
 rc=0
 OUT=$(ctl -n -o NAME "$MNT2" "$MNT" 2>"$TMP/stderr") || rc=$?
 [ "$rc" = 1 ] || fail "listing a dead mount: exit $rc"

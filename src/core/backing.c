@@ -200,6 +200,17 @@ void zr_backing_release(struct zr_backing *b, uint64_t block)
 	__atomic_fetch_sub(&b->used, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * What a failed transfer reports, as a block device would: ENOSPC when the
+ * store is full (a backing file on a full file system), EIO for anything
+ * else. A backing file on a FUSE mount whose daemon died says ENOTCONN,
+ * which on our data file would read as zramfs's own mount being gone.
+ */
+static int transfer_error(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? -ENOSPC : -EIO;
+}
+
 int zr_backing_read(struct zr_backing *b, uint64_t block, void *buf)
 {
 	ssize_t n;
@@ -211,7 +222,7 @@ int zr_backing_read(struct zr_backing *b, uint64_t block, void *buf)
 			  (off_t)(block << ZR_PAGE_SHIFT));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return transfer_error(errno);
 	return n == ZR_PAGE_SIZE ? 0 : -EIO;
 }
 
@@ -226,6 +237,6 @@ int zr_backing_write(struct zr_backing *b, uint64_t block, const void *buf)
 			   (off_t)(block << ZR_PAGE_SHIFT));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return -errno;
+		return transfer_error(errno);
 	return n == ZR_PAGE_SIZE ? 0 : -EIO;
 }
