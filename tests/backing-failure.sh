@@ -46,6 +46,10 @@ mount_zramfs "$STORE" -o size=16M
 mount_zramfs "$MNT" -o "size=16M,backing_dev=$STORE/zram0"
 [ "$(cat "$D/backing_dev")" = "$STORE/zram0" ] || fail "backing_dev"
 make_realistic_data "$TMP/data" 4
+# The page probed on the dead store: random, so never a same-filled page,
+# which writeback would leave in memory.
+head -c $PAGE /dev/urandom | dd of="$TMP/data" bs=$PAGE seek=1023 \
+	conv=notrunc status=none || fail "random page"
 dd if="$TMP/data" of="$MNT/zram0" bs=1M conv=notrunc status=none ||
 	fail "writing 4 MiB"
 ok "$D/idle" all
@@ -59,8 +63,10 @@ pass "$on_store pages written back to a file on another zramfs mount"
 ok "$STORE/control/zram0/mem_limit" 1
 rewrite 0 256
 ok "$D/idle" all
+before=$(col "$D/bd_stat" 1)
 expect_error "No space left on device" wattr "$D/writeback" idle
-[ "$(col "$D/bd_stat" 1)" -le "$on_store" ] || fail "bd_count grew"
+[ "$(col "$D/bd_stat" 1)" = "$before" ] ||
+	fail "bd_count went from $before to $(col "$D/bd_stat" 1)"
 same 0 1024 || fail "data differs after a writeback to a full store"
 ok "$STORE/control/zram0/mem_limit" 0
 pass "a full store: ENOSPC, the pages stay in memory"
@@ -78,7 +84,10 @@ same 0 256 || fail "pages in memory differ with the store dead"
 pass "a dead store: its pages fail with EIO and count in failed_reads"
 
 ok "$D/idle" all
+before=$(col "$D/bd_stat" 1)
 expect_error "Input/output error" wattr "$D/writeback" idle
+[ "$(col "$D/bd_stat" 1)" = "$before" ] ||
+	fail "bd_count went from $before to $(col "$D/bd_stat" 1)"
 same 0 256 || fail "pages in memory differ after a writeback to a dead store"
 rewrite 1023 1
 same 1023 1 || fail "a page written again does not read back"

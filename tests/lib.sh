@@ -60,12 +60,27 @@ make_test_dirs() {
 	mkdir "$MNT" || fail "mkdir $MNT"
 }
 
+# zramfs_mounted PATH: a zramfs mount is at PATH. /proc/mounts escapes
+# white space and backslashes in a path as octal.
+zramfs_mounted() {
+	local m=${1//\\/\\134}
+	m=${m// /\\040}
+	m=${m//$'\t'/\\011}
+	# Through the environment: awk -v would undo the escapes.
+	M=${m//$'\n'/\\012} awk '$2 == ENVIRON["M"] && $3 == "fuse.zramfs" {
+		f = 1 } END { exit !f }' /proc/mounts
+}
+
+# is_swap DEV: DEV is in use as swap.
+is_swap() {
+	awk -v d="$1" '$1 == d { f = 1 } END { exit !f }' /proc/swaps
+}
+
 # Waits until MOUNTPOINT is a zramfs mount (up to 10 s).
 wait_mounted() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		if grep -qs " $1 fuse.zramfs " /proc/mounts &&
-		   [ -d "$1/control" ]; then
+		if zramfs_mounted "$1" && [ -d "$1/control" ]; then
 			return 0
 		fi
 		sleep 0.1

@@ -44,7 +44,7 @@ found=$(env -i /bin/sh -c 'command -v zramfs')
 [ "$found" = "$DEFAULT_PATH_DIR/zramfs" ] ||
 	fail "/bin/sh without PATH finds '$found', not our zramfs"
 
-is_mounted() { grep -qs " $1 fuse.zramfs " /proc/mounts; }
+is_mounted() { zramfs_mounted "$1"; }
 attr() { cat "$MNT/control/$1/$2"; }
 
 # check_daemon BINARY: the daemon serving MNT runs BINARY.

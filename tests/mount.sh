@@ -18,7 +18,7 @@ at_exit "fusermount3 -u '$MNT' || umount -l '$MNT'"
 # ---- helpers ---------------------------------------------------------------
 
 is_mounted() {
-	grep -qs " $1 fuse.zramfs " /proc/mounts
+	zramfs_mounted "$1"
 }
 
 

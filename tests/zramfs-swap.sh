@@ -57,8 +57,8 @@ esac
 pass "second up changes nothing; status shows the mount, loop and swap"
 
 swapctl down -m "$REL" || fail "down failed"
-grep -qs " $MNT fuse.zramfs " /proc/mounts && fail "$MNT still mounted after down"
-awk -v d="$dev" '$1 == d { exit 1 }' /proc/swaps || fail "$dev still swap after down"
+zramfs_mounted "$MNT" && fail "$MNT still mounted after down"
+is_swap "$dev" && fail "$dev still swap after down"
 losetup "$dev" 2>/dev/null | grep -q "$MNT/zram0" &&
 	fail "$dev still attached to $MNT/zram0 after down"
 swapctl down -m "$REL" || fail "second down failed"
@@ -76,7 +76,7 @@ expect_error "unexpected argument" swapctl up -s -m "$REL"
 expect_error "bad priority" swapctl up -p 40000 -m "$REL"
 touch "$TMP/file"
 expect_error "cannot make directory" swapctl up -s 64M -m file
-grep -qs " $MNT fuse.zramfs " /proc/mounts && fail "a refused up mounted $MNT"
+zramfs_mounted "$MNT" && fail "a refused up mounted $MNT"
 [ -z "$(losetup -j "$MNT/zram0" -O NAME -n)" ] || fail "a refused up attached a loop device"
 pass "stray arguments, a bad priority, a file as mountpoint: refused, nothing done"
 
@@ -88,23 +88,28 @@ other=$(losetup --find --show "$MNT/zram0") || fail "losetup $MNT/zram0"
 expect_error "is not swap" swapctl up -m "$REL"
 [ "$(losetup -j "$MNT/zram0" -O NAME -n)" = "$other" ] ||
 	fail "up changed the loop devices of $MNT/zram0"
-awk -v d="$other" '$1 == d { exit 1 }' /proc/swaps || fail "up made $other swap"
+is_swap "$other" && fail "up made $other swap"
 losetup -d "$other"
 pass "up refuses a loop device on zram0 that is not swap"
 
 # ---- down waits out a swapoff already running; a failed one keeps it all ----
-# A stub swapoff answers as the kernel does while another swapoff of the
-# device runs (EINVAL), and starts the real one, as systemd does at
-# shutdown; or fails as swapoff short of memory does.
+# A stub swapoff plays a slow swapoff of the device started beside ours,
+# as systemd's at shutdown: its first call starts the real one 0.6 s
+# later, in the background, and until that has finished every call fails
+# with EINVAL, as the kernel's second swapoff does. Or it fails as a
+# swapoff short of memory does.
 
 REAL_SWAPOFF=$(command -v swapoff)
 mkdir "$TMP/stub"
 cat > "$TMP/stub/swapoff" <<STUB
 #!/bin/bash
 case \$STUB_SWAPOFF in
-busy)	if mkdir "$TMP/stub/called" 2>/dev/null; then
-		(sleep 0.5; "$REAL_SWAPOFF" "\$@") >/dev/null 2>&1 &
-		echo \$! > "$TMP/stub/called/pid"
+busy)	echo >> "$TMP/stub/calls"
+	if [ ! -e "$TMP/stub/pid" ]; then
+		(sleep 0.6; "$REAL_SWAPOFF" "\$@") >/dev/null 2>&1 &
+		echo \$! > "$TMP/stub/pid"
+	fi
+	if kill -0 "\$(cat "$TMP/stub/pid")" 2>/dev/null; then
 		echo "swapoff: \$1: swapoff failed: Invalid argument" >&2
 		exit 255
 	fi ;;
@@ -123,8 +128,7 @@ case $out in
 *"Cannot allocate memory"*"stay as they were"*) ;;
 *) fail "failed down said: $out" ;;
 esac
-awk -v d="$dev" '$1 == d { f = 1 } END { exit !f }' /proc/swaps ||
-	fail "a failed down took $dev off swap"
+is_swap "$dev" || fail "a failed down took $dev off swap"
 [ "$(losetup -j "$MNT/zram0" -O NAME -n)" = "$dev" ] || fail "a failed down detached $dev"
 [ -d "$MNT/control/zram0" ] || fail "a failed down unmounted $MNT"
 pass "a failed swapoff: down fails and leaves swap, loop and mount"
@@ -134,9 +138,11 @@ case $out in
 *"waiting for another swapoff of $dev"*) ;;
 *) fail "down beside another swapoff said: $out" ;;
 esac
+calls=$(wc -l < "$TMP/stub/calls")
+[ "$calls" -ge 2 ] || fail "down called swapoff $calls times, expected retries"
 # The stub's own swapoff must be over before $dev can be swap again.
-wait_exit "$(cat "$TMP/stub/called/pid")" || fail "the stub's swapoff did not end"
-grep -qs " $MNT fuse.zramfs " /proc/mounts && fail "$MNT still mounted"
+wait_exit "$(cat "$TMP/stub/pid")" || fail "the stub's swapoff did not end"
+zramfs_mounted "$MNT" && fail "$MNT still mounted"
 [ -z "$(losetup -j "$MNT/zram0" -O NAME -n)" ] || fail "loop device left"
 pass "down waits for a swapoff already running, then finishes"
 
@@ -152,11 +158,12 @@ out=$(swapctl status -m "$SP" 2>&1) || fail "status at '$SP': $out"
 case $out in *"swap:"*) ;; *) fail "status at '$SP' said: $out" ;; esac
 pass "a mountpoint with a space in it"
 
+# Swap off first: pages swapped to a daemon about to die would be lost.
+swapoff "$(losetup -j "$SP/zram0" -O NAME -n)" || fail "swapoff at '$SP'"
 kill_daemon "$SP"
 expect_error "daemon of $SP is gone" swapctl status -m "$SP"
 expect_error "daemon of $SP is gone" swapctl up -m "$SP"
 swapctl down -m "$SP" || fail "down of a dead mount failed"
-M=${SP// /\\040} awk '$2 == ENVIRON["M"] { exit 1 }' /proc/mounts ||
-	fail "the dead mount is still there"
+zramfs_mounted "$SP" && fail "the dead mount is still there"
 [ -z "$(losetup -j "$SP/zram0" -O NAME -n 2>/dev/null)" ] || fail "loop device left on the dead mount"
 pass "a dead daemon: status and up fail and say so, down cleans up"

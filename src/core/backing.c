@@ -201,12 +201,13 @@ void zr_backing_release(struct zr_backing *b, uint64_t block)
 }
 
 /*
- * What a failed transfer reports, as a block device would: ENOSPC when the
+ * What a failed write reports, as a block device would: ENOSPC when the
  * store is full (a backing file on a full file system), EIO for anything
- * else. A backing file on a FUSE mount whose daemon died says ENOTCONN,
- * which on our data file would read as zramfs's own mount being gone.
+ * else. A failed read is always EIO. (A backing file on a FUSE mount whose
+ * daemon died says ENOTCONN, which on our data file would read as
+ * zramfs's own mount being gone.)
  */
-static int transfer_error(int err)
+static int write_error(int err)
 {
 	return err == ENOSPC || err == EDQUOT ? -ENOSPC : -EIO;
 }
@@ -221,8 +222,6 @@ int zr_backing_read(struct zr_backing *b, uint64_t block, void *buf)
 		n = pread(b->fd, buf, ZR_PAGE_SIZE,
 			  (off_t)(block << ZR_PAGE_SHIFT));
 	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return transfer_error(errno);
 	return n == ZR_PAGE_SIZE ? 0 : -EIO;
 }
 
@@ -237,6 +236,6 @@ int zr_backing_write(struct zr_backing *b, uint64_t block, const void *buf)
 			   (off_t)(block << ZR_PAGE_SHIFT));
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return transfer_error(errno);
+		return write_error(errno);
 	return n == ZR_PAGE_SIZE ? 0 : -EIO;
 }

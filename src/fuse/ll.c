@@ -600,10 +600,6 @@ static void read_control(fuse_req_t req, struct ctl_file *file, size_t size,
 	char text[ZR_CTL_BUF_SIZE];
 	int ret = 0;
 
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
 	pthread_mutex_lock(&file->lock);
 	if (!file->filled || off == 0)
 		ret = ctl_fill(zramfs_data(req), file);
@@ -629,16 +625,16 @@ static void zramfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t cap;
 	char *buf;
 
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	if (ino_node(ino).kind != NODE_DATA) {
 		read_control(req, (struct ctl_file *)(uintptr_t)fi->fh, size,
 			     off);
 		return;
 	}
 	dev = (struct zr_device *)(uintptr_t)fi->fh;
-	if (off < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
 	/* Over io_uring the page is decompressed straight into the ring
 	 * entry's payload, where the reply goes: no copy of it. */
 	buf = zramfs_uring_reply_buf(&cap);
