@@ -50,10 +50,12 @@ int zr_streq(const char *buf, size_t len, const char *word);
 int zr_attr_cstr(const char *buf, size_t len, char *out, size_t cap);
 
 /*
- * Tokenizer over "key=value key2=value2 word" (the kernel's next_arg
- * without quoting): tokens are separated by spaces, tabs or newlines.
+ * Tokenizer over "key=value key2=value2 word" (the kernel's next_arg):
+ * tokens are separated by spaces, tabs or newlines outside double quotes;
+ * quotes around a token or a value are dropped (dict="/my dicts/a").
  * Returns 1 and fills key/val (val NULL, val_len 0 when the token has no
- * '='), 0 at the end, -EINVAL on a NUL byte or an empty key ("=x").
+ * '='), 0 at the end, -EINVAL on a NUL byte or an empty key ("=x"), for
+ * any token, on the first call.
  */
 struct zr_kv_iter {
 	const char *buf;

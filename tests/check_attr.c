@@ -621,7 +621,9 @@ static void kv_expect(const char *buf, size_t len, const struct kv_tok *want,
 			ck_assert_uint_eq(val_len, 0);
 		} else {
 			ck_assert_ptr_nonnull(val);
-			ck_assert(val == key + key_len + 1);
+			/* past the "=", and a quote if there is one */
+			ck_assert(val == key + key_len + 1 ||
+				  val == key + key_len + 2);
 			ck_assert(val + val_len <= buf + len);
 			ck_assert_uint_eq(val_len, strlen(want[i].val));
 			ck_assert_int_eq(memcmp(val, want[i].val, val_len), 0);
@@ -663,6 +665,30 @@ START_TEST(test_kv_normal)
 	kv_expect_str("page_indexes=1-10\n", t5, 1);
 	/* only len bytes count */
 	kv_expect("type=idle algo=zstd", 9, t1, 1);
+}
+END_TEST
+
+/* Double quotes as the kernel's next_arg() takes them. */
+START_TEST(test_kv_quotes)
+{
+	static const struct kv_tok t1[] = {
+		{ "dict", "/my dicts/a" }, { "level", "3" },
+	};
+	static const struct kv_tok t2[] = { { "level", "1" } };
+	static const struct kv_tok t3[] = { { "huge", NULL } };
+	static const struct kv_tok t4[] = { { "dict", "/a b" } };
+	static const struct kv_tok t5[] = { { "a", "x\"y" } };
+	static const struct kv_tok t6[] = { { "a", "" } };
+
+	kv_expect_str("dict=\"/my dicts/a\" level=3\n", t1, 2);
+	kv_expect_str("level=\"1\"", t2, 1);
+	kv_expect_str("\"level=1\"\n", t2, 1);
+	kv_expect_str("\"huge\"", t3, 1);
+	/* an unclosed quote runs to the end */
+	kv_expect_str("dict=\"/a b", t4, 1);
+	kv_expect_str("a=x\"y", t5, 1);
+	kv_expect_str("a=\"", t6, 1);
+	kv_expect_str("a=\"\"", t6, 1);
 }
 END_TEST
 
@@ -1159,6 +1185,7 @@ static Suite *attr_suite(void)
 
 	tc = tcase_create("kv");
 	tcase_add_test(tc, test_kv_normal);
+	tcase_add_test(tc, test_kv_quotes);
 	tcase_add_test(tc, test_kv_empty);
 	tcase_add_test(tc, test_kv_hostile);
 	tcase_add_test(tc, test_kv_page_write);

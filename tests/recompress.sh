@@ -68,16 +68,18 @@ size_with() {
 }
 
 default=$(size_with)
-level9=$(size_with "algo=zstd level=9")
-# A dictionary trained on part of the data, as zramfs(8) describes.
-dict=$WORK/dict
+level9=$(size_with 'algo=zstd level="9"')
+# A dictionary trained on part of the data, as zramfs(8) describes, in a
+# directory whose name has a space (quoted, as for zram).
+mkdir "$WORK/my dicts" || fail "mkdir"
+dict="$WORK/my dicts/dict"
 if command -v zstd >/dev/null; then
 	mkdir "$WORK/pages"
 	head -c $((32 << 20)) "$DATA" | split -b 4096 -a 5 - "$WORK/pages/p"
 	zstd -q --train "$WORK/pages"/* --maxdict=65536 -o "$dict" ||
 		fail "zstd --train"
 	rm -r "$WORK/pages"
-	withdict=$(size_with "algo=zstd dict=$dict")
+	withdict=$(size_with "algo=zstd dict=\"$dict\"")
 	log "zstd: default level $default, level 9 $level9, dictionary $withdict"
 	[ "$withdict" -lt "$default" ] ||
 		fail "the dictionary did not improve the ratio"

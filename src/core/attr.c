@@ -259,24 +259,72 @@ static inline bool zr_kv_sep(char c)
 	return c == ' ' || c == '\t' || c == '\n';
 }
 
-/* Whole-buffer check, so that a bad write is refused before any token. */
-static int zr_kv_validate(const char *buf, size_t len)
-{
-	bool tok_start = true;
-	size_t i;
+struct zr_kv_token {
+	const char *key, *val;
+	size_t key_len, val_len;
+};
 
-	for (i = 0; i < len; i++) {
+/*
+ * The kernel's next_arg() on buf[*pos..len): skips separators, then takes
+ * one token, which ends at a separator outside double quotes. A token may
+ * start with a quote, and a value may too ("dict=\"/my dicts/a\"" or
+ * "\"dict=/my dicts/a\""): those quotes, and the one that closes them at
+ * the token's end, are not part of the key or value. Returns 1 with *t
+ * filled and *pos past the token, 0 at the end, -EINVAL on a NUL byte or
+ * an empty key ("=x", which the kernel would take as a key "").
+ */
+static int zr_kv_scan(const char *buf, size_t len, size_t *pos,
+		      struct zr_kv_token *t)
+{
+	bool in_quote = false, quoted = false, has_eq = false;
+	size_t i = *pos, start, end, eq = 0;
+
+	while (i < len && zr_kv_sep(buf[i]))
+		i++;
+	if (i >= len) {
+		*pos = len;
+		return 0;
+	}
+	if (buf[i] == '"') {
+		in_quote = quoted = true;
+		i++;
+	}
+	for (start = i; i < len; i++) {
 		if (buf[i] == '\0')
 			return -EINVAL;
-		if (zr_kv_sep(buf[i])) {
-			tok_start = true;
-			continue;
+		if (zr_kv_sep(buf[i]) && !in_quote)
+			break;
+		if (!has_eq && buf[i] == '=') {
+			has_eq = true;
+			eq = i;
 		}
-		if (tok_start && buf[i] == '=')
-			return -EINVAL;
-		tok_start = false;
+		if (buf[i] == '"')
+			in_quote = !in_quote;
 	}
-	return 0;
+	end = i;
+	if (has_eq && eq == start)
+		return -EINVAL;
+	/* The closing quote of a quoted token or value, if there is one. */
+	quoted = quoted && end > start && buf[end - 1] == '"';
+	t->key = buf + start;
+	if (has_eq) {
+		t->key_len = eq - start;
+		t->val = buf + eq + 1;
+		t->val_len = end - eq - 1;
+		if (t->val_len && t->val[0] == '"') {
+			t->val++;
+			t->val_len--;
+			quoted = t->val_len && buf[end - 1] == '"';
+		}
+		if (quoted)
+			t->val_len--;
+	} else {
+		t->key_len = end - start - quoted;
+		t->val = NULL;
+		t->val_len = 0;
+	}
+	*pos = end;
+	return 1;
 }
 
 void zr_kv_init(struct zr_kv_iter *it, const char *buf, size_t len)
@@ -287,55 +335,34 @@ void zr_kv_init(struct zr_kv_iter *it, const char *buf, size_t len)
 }
 
 /*
- * The first call validates the whole buffer: either every token is good or
- * the first call fails. Errors do not advance the iterator, so they repeat.
+ * The first call checks the whole buffer, so that a bad write is refused
+ * before any token: either every token is good or the first call fails.
+ * Errors do not advance the iterator, so they repeat.
  */
 int zr_kv_next(struct zr_kv_iter *it, const char **key, size_t *key_len,
 	       const char **val, size_t *val_len)
 {
-	const char *buf = it->buf;
-	size_t len = it->len;
-	size_t pos = it->pos;
-	size_t start, eq = 0;
-	bool has_eq = false;
-	int err;
+	struct zr_kv_token t;
+	size_t pos = 0;
+	int ret;
 
-	if (pos == 0) {
-		err = zr_kv_validate(buf, len);
-		if (err)
-			return err;
+	if (it->pos == 0) {
+		while ((ret = zr_kv_scan(it->buf, it->len, &pos, &t)) > 0)
+			;
+		if (ret < 0)
+			return ret;
 	}
-
-	while (pos < len && zr_kv_sep(buf[pos]))
-		pos++;
-	if (pos >= len) {
-		if (it->pos < len)
-			it->pos = len;
-		return 0;
+	pos = it->pos;
+	ret = zr_kv_scan(it->buf, it->len, &pos, &t);
+	if (ret <= 0) {
+		if (ret == 0)
+			it->pos = it->len;
+		return ret;
 	}
-
-	start = pos;
-	for (; pos < len && !zr_kv_sep(buf[pos]); pos++) {
-		if (buf[pos] == '\0')
-			return -EINVAL;
-		if (!has_eq && buf[pos] == '=') {
-			has_eq = true;
-			eq = pos;
-		}
-	}
-	if (has_eq && eq == start)
-		return -EINVAL;
-
-	*key = buf + start;
-	if (has_eq) {
-		*key_len = eq - start;
-		*val = buf + eq + 1;
-		*val_len = pos - eq - 1;
-	} else {
-		*key_len = pos - start;
-		*val = NULL;
-		*val_len = 0;
-	}
+	*key = t.key;
+	*key_len = t.key_len;
+	*val = t.val;
+	*val_len = t.val_len;
 	it->pos = pos;
 	return 1;
 }
