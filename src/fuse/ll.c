@@ -465,12 +465,16 @@ static int open_data(struct zramfs *fs, struct node node,
 		     struct fuse_file_info *fi)
 {
 	struct zr_device *dev;
+	int refused;
 
 	zr_host_lock(fs->host);
-	dev = zr_host_get(fs->host, node.id);
+	refused = zramfs_data_opens_refused();
+	dev = refused ? NULL : zr_host_get(fs->host, node.id);
 	if (dev)
 		zr_device_open(dev);
 	zr_host_unlock(fs->host);
+	if (refused)
+		return -ENODEV;	/* the daemon is stopping */
 	if (!dev)
 		return -ENOENT;
 	fi->fh = (uintptr_t)dev;

@@ -60,17 +60,34 @@ struct worker_pool {
 
 static volatile sig_atomic_t stop_signal;
 
+/*
+ * Set, under the host lock, once a stop is pending: from then on opens of
+ * data files fail (open_data() in ll.c), so the number open can only fall
+ * and the stop comes once it is 0. Counting, then ending the session,
+ * with opens still let in, would let one slip in between and lose what is
+ * written through it; and steady open-close traffic could put the stop
+ * off for ever.
+ */
+static int data_opens_refused;
+
+int zramfs_data_opens_refused(void)
+{
+	return data_opens_refused;
+}
+
 void zramfs_request_stop(int sig)
 {
 	stop_signal = sig;
 }
 
-static unsigned int data_files_open(struct zr_host *host)
+/* Refuses further opens of data files; returns how many are open. */
+static unsigned int refuse_data_opens(struct zr_host *host)
 {
 	unsigned int open = 0;
 	int id;
 
 	zr_host_lock(host);
+	data_opens_refused = 1;
 	for (id = zr_host_next(host, 0); id >= 0;
 	     id = zr_host_next(host, id + 1))
 		open += zr_device_open_count(zr_host_get(host, id));
@@ -78,9 +95,9 @@ static unsigned int data_files_open(struct zr_host *host)
 	return open;
 }
 
-/* Main thread: ends the session once a stop was asked for (*pending
- * remembers it) and no data file is open; warns at the first signal that
- * has to wait. */
+/* Main thread: once a stop was asked for (*pending remembers it), refuses
+ * new opens of data files and ends the session when none is open; warns
+ * at the first signal that has to wait. */
 static void take_stop_signal(struct fuse_session *se, struct zr_host *host,
 			     int *pending)
 {
@@ -92,13 +109,14 @@ static void take_stop_signal(struct fuse_session *se, struct zr_host *host,
 	*pending = *pending || sig;
 	if (!*pending)
 		return;
-	open = data_files_open(host);
+	open = refuse_data_opens(host);
 	if (!open)
 		fuse_session_exit(se);
 	else if (first)
 		fuse_log(FUSE_LOG_WARNING,
 			 "zramfs: %s: stopping once no data file is open "
-			 "(%u open: a loop device? swap on it?)\n",
+			 "(%u open: a loop device? swap on it?); new opens "
+			 "fail\n",
 			 strsignal(sig), open);
 }
 
