@@ -75,7 +75,10 @@ grep -A2 "archives ready" "$out/distcheck.log"
 if command -v clang >/dev/null &&
    make -s -C "$out/plain" tests/fuzz_attr >/dev/null 2>&1; then
 	echo "== parser fuzzer (30 s)"
-	make -s -C "$out/plain" fuzz FUZZ_SECONDS=30 2>&1 | tail -3
+	# A crash fails the run; a pipe into tail would hide its status.
+	make -s -C "$out/plain" fuzz FUZZ_SECONDS=30 >"$out/fuzz.log" 2>&1 ||
+		{ tail -40 "$out/fuzz.log"; exit 1; }
+	tail -3 "$out/fuzz.log"
 else
 	echo "== parser fuzzer skipped: clang with libFuzzer not available"
 fi

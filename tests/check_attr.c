@@ -726,6 +726,10 @@ START_TEST(test_kv_hostile)
 	kv_bad("=", 1);
 	kv_bad("==", 2);
 	kv_bad(" =x\n", 4);
+	/* a key of quotes only is empty too */
+	kv_bad("\"", 1);
+	kv_bad("\"\"", 2);
+	kv_bad("a=1 \"\"", 6);
 	/* a bad token anywhere refuses the whole write up front */
 	kv_bad("a=1 =x", 6);
 	kv_bad("a=1\n=", 5);

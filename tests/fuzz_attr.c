@@ -129,10 +129,24 @@ static void fuzz_strings(const char *buf, size_t len)
 	}
 }
 
+/* A separator inside a token must follow a double quote of that token
+ * (the kernel's next_arg keeps quoted spaces). */
+static void require_unquoted_sep_free(const char *buf, size_t token_start,
+				      const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		require(s[i] != '\0' &&
+			(!kv_sep(s[i]) ||
+			 memchr(buf + token_start, '"',
+				(size_t)(s + i - buf) - token_start)));
+}
+
 static void fuzz_kv(const char *buf, size_t len)
 {
 	const char *key, *val;
-	size_t key_len, val_len, i, tokens = 0, prev_end = 0;
+	size_t key_len, val_len, i, tokens = 0, prev_end = 0, start;
 	struct zr_kv_iter it;
 	int ret;
 
@@ -145,19 +159,28 @@ static void fuzz_kv(const char *buf, size_t len)
 		require(tokens <= len);
 		require(key_len > 0);
 		require(key >= buf + prev_end && key + key_len <= buf + len);
+		/* where the token starts: at the key, or at its opening quote */
+		start = key - buf;
+		if (start > prev_end && buf[start - 1] == '"')
+			start--;
 		for (i = 0; i < key_len; i++)
-			require(key[i] != '=' && key[i] != '\0' &&
-				!kv_sep(key[i]));
+			require(key[i] != '=');
+		require_unquoted_sep_free(buf, start, key, key_len);
 		if (val) {
-			require(val == key + key_len + 1 && val[-1] == '=');
+			/* after the '=', and an opening quote if any */
+			require((val == key + key_len + 1 && val[-1] == '=') ||
+				(val == key + key_len + 2 && val[-1] == '"' &&
+				 val[-2] == '='));
 			require(val + val_len <= buf + len);
-			for (i = 0; i < val_len; i++)
-				require(val[i] != '\0' && !kv_sep(val[i]));
+			require_unquoted_sep_free(buf, start, val, val_len);
 			prev_end = val + val_len - buf;
 		} else {
 			require(val_len == 0);
 			prev_end = key + key_len - buf;
 		}
+		/* a closing quote is not part of the key or value */
+		if (prev_end < len && buf[prev_end] == '"')
+			prev_end++;
 		/* a token ends at a separator or at the end of the write */
 		require(prev_end == len || kv_sep(buf[prev_end]));
 	}

@@ -271,7 +271,7 @@ struct zr_kv_token {
  * "\"dict=/my dicts/a\""): those quotes, and the one that closes them at
  * the token's end, are not part of the key or value. Returns 1 with *t
  * filled and *pos past the token, 0 at the end, -EINVAL on a NUL byte or
- * an empty key ("=x", which the kernel would take as a key "").
+ * an empty key ("=x" or '""', which the kernel would take as a key "").
  */
 static int zr_kv_scan(const char *buf, size_t len, size_t *pos,
 		      struct zr_kv_token *t)
@@ -323,6 +323,8 @@ static int zr_kv_scan(const char *buf, size_t len, size_t *pos,
 		t->val = NULL;
 		t->val_len = 0;
 	}
+	if (!t->key_len)
+		return -EINVAL;	/* only quotes: '"' or '""' */
 	*pos = end;
 	return 1;
 }
