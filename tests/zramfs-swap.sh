@@ -146,6 +146,19 @@ zramfs_mounted "$MNT" && fail "$MNT still mounted"
 [ -z "$(losetup -j "$MNT/zram0" -O NAME -n)" ] || fail "loop device left"
 pass "down waits for a swapoff already running, then finishes"
 
+# A stop signal put off while swap is on (an admin's kill, a shutdown's
+# SIGTERM to every process): down still takes it all down and succeeds,
+# though the daemon unmounts by itself as soon as the loop device is gone.
+swapctl up -s 64M -m "$REL" >/dev/null || fail "up failed"
+pid=$(daemon_pid "$MNT") || fail "no daemon for $MNT"
+kill -TERM "$pid"
+sleep 0.5
+alive "$pid" || fail "SIGTERM with swap on the mount stopped the daemon"
+out=$(swapctl down -m "$REL" 2>&1) || fail "down after a SIGTERM: $out"
+wait_exit "$pid" || fail "the daemon did not exit after down"
+zramfs_mounted "$MNT" && fail "$MNT still mounted"
+pass "down after a put-off SIGTERM"
+
 # ---- a mountpoint with a space; a daemon that died ----------------------------
 
 SP="$TMP/sp ace"
