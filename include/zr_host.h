@@ -38,5 +38,11 @@ struct zr_device *zr_host_get(struct zr_host *host, int id);
 uint64_t zr_host_serial(struct zr_host *host, int id);
 /* The smallest existing id >= from, or -1. */
 int zr_host_next(struct zr_host *host, int from);
+/* Opens the data of device id (zr_device_open()) into *dev: 0, -ENOENT if
+ * there is no such device, -ENODEV once opens are refused. */
+int zr_host_open(struct zr_host *host, int id, struct zr_device **dev);
+/* From now on zr_host_open() fails: the mount is stopping, and the number
+ * of data files open, which this returns, can only fall. */
+unsigned int zr_host_refuse_opens(struct zr_host *host);
 
 #endif

@@ -36,6 +36,16 @@ rewrite() {
 	dd if="$TMP/data" of="$MNT/zram0" bs=$PAGE skip="$1" seek="$1" \
 		count="$2" conv=notrunc status=none || fail "rewriting page $1"
 }
+# writeback_fails ERRTEXT: every page made idle, an idle writeback must
+# fail with ERRTEXT and put no page on the store.
+writeback_fails() {
+	local before
+	ok "$D/idle" all
+	before=$(col "$D/bd_stat" 1)
+	expect_error "$1" wattr "$D/writeback" idle
+	[ "$(col "$D/bd_stat" 1)" = "$before" ] ||
+		fail "bd_count went from $before to $(col "$D/bd_stat" 1)"
+}
 alive_daemon() {
 	if ! [ -d "$D" ] || ! daemon_pid "$MNT" >/dev/null; then
 		fail "the zramfs daemon of $MNT died"
@@ -62,11 +72,7 @@ pass "$on_store pages written back to a file on another zramfs mount"
 # A full store: writeback fails with ENOSPC, its pages stay in memory.
 ok "$STORE/control/zram0/mem_limit" 1
 rewrite 0 256
-ok "$D/idle" all
-before=$(col "$D/bd_stat" 1)
-expect_error "No space left on device" wattr "$D/writeback" idle
-[ "$(col "$D/bd_stat" 1)" = "$before" ] ||
-	fail "bd_count went from $before to $(col "$D/bd_stat" 1)"
+writeback_fails "No space left on device"
 same 0 1024 || fail "data differs after a writeback to a full store"
 ok "$STORE/control/zram0/mem_limit" 0
 pass "a full store: ENOSPC, the pages stay in memory"
@@ -83,11 +89,7 @@ alive_daemon
 same 0 256 || fail "pages in memory differ with the store dead"
 pass "a dead store: its pages fail with EIO and count in failed_reads"
 
-ok "$D/idle" all
-before=$(col "$D/bd_stat" 1)
-expect_error "Input/output error" wattr "$D/writeback" idle
-[ "$(col "$D/bd_stat" 1)" = "$before" ] ||
-	fail "bd_count went from $before to $(col "$D/bd_stat" 1)"
+writeback_fails "Input/output error"
 same 0 256 || fail "pages in memory differ after a writeback to a dead store"
 rewrite 1023 1
 same 1023 1 || fail "a page written again does not read back"

@@ -615,6 +615,27 @@ START_TEST(test_control_file_outlives_device)
 }
 END_TEST
 
+/* A stopping mount refuses new opens; the open files stay counted. */
+START_TEST(test_refused_opens)
+{
+	struct zr_host *host = zr_host_create();
+	struct zr_device *dev = NULL, *again = NULL;
+	char buf[64];
+
+	ck_assert_int_eq(zr_ctl_hot_add(host, buf, sizeof(buf)), 2);
+	zr_host_lock(host);
+	ck_assert_int_eq(zr_host_open(host, 5, &dev), -ENOENT);
+	ck_assert_int_eq(zr_host_open(host, 0, &dev), 0);
+	ck_assert_uint_eq(zr_host_refuse_opens(host), 1);
+	ck_assert_int_eq(zr_host_open(host, 0, &again), -ENODEV);
+	ck_assert_ptr_null(again);
+	zr_device_release(dev);
+	ck_assert_uint_eq(zr_host_refuse_opens(host), 0);
+	zr_host_unlock(host);
+	zr_host_destroy(host);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -638,6 +659,7 @@ static Suite *core_suite(void)
 	tcase_add_test(tc, test_control_attributes);
 	tcase_add_test(tc, test_init_failures);
 	tcase_add_test(tc, test_control_file_outlives_device);
+	tcase_add_test(tc, test_refused_opens);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");

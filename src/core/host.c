@@ -25,6 +25,7 @@ struct zr_host {
 	 * same id. */
 	uint64_t serials[ZR_MAX_DEVICES];
 	uint64_t next_serial;
+	int opens_refused;	/* zr_host_refuse_opens() was called */
 };
 
 struct zr_host *zr_host_create(void)
@@ -106,6 +107,29 @@ uint64_t zr_host_serial(struct zr_host *host, int id)
 	if (id < 0 || id >= ZR_MAX_DEVICES)
 		return 0;
 	return host->serials[id];
+}
+
+int zr_host_open(struct zr_host *host, int id, struct zr_device **dev)
+{
+	if (host->opens_refused)
+		return -ENODEV;
+	*dev = zr_host_get(host, id);
+	if (!*dev)
+		return -ENOENT;
+	zr_device_open(*dev);
+	return 0;
+}
+
+unsigned int zr_host_refuse_opens(struct zr_host *host)
+{
+	unsigned int open = 0;
+	int id;
+
+	host->opens_refused = 1;
+	for (id = zr_host_next(host, 0); id >= 0;
+	     id = zr_host_next(host, id + 1))
+		open += zr_device_open_count(host->devices[id]);
+	return open;
 }
 
 int zr_host_next(struct zr_host *host, int from)

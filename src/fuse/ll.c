@@ -465,18 +465,14 @@ static int open_data(struct zramfs *fs, struct node node,
 		     struct fuse_file_info *fi)
 {
 	struct zr_device *dev;
-	int refused;
+	int ret;
 
+	/* -ENODEV once the daemon is stopping (workers.c) */
 	zr_host_lock(fs->host);
-	refused = zramfs_data_opens_refused();
-	dev = refused ? NULL : zr_host_get(fs->host, node.id);
-	if (dev)
-		zr_device_open(dev);
+	ret = zr_host_open(fs->host, node.id, &dev);
 	zr_host_unlock(fs->host);
-	if (refused)
-		return -ENODEV;	/* the daemon is stopping */
-	if (!dev)
-		return -ENOENT;
+	if (ret)
+		return ret;
 	fi->fh = (uintptr_t)dev;
 	fi->direct_io = 1;
 	return 0;

@@ -16,13 +16,17 @@
  * while waiting for a request.
  *
  * A termination signal (SIGINT, SIGTERM, SIGHUP) only records itself
- * (zramfs_request_stop()); the main thread then ends the session if no
- * data file is open. While one is (a loop device, swap on it), ending the
- * daemon would fail every I/O of the loop device and lose every page
- * stored, so the stop waits, with a warning, until the last data file is
- * closed (checked at each SIGNAL_POLL_MS wake-up). Waiting, not refusing:
- * a close reaches the daemon as an asynchronous RELEASE, so the usual
- * "swapoff; losetup -d; kill" may signal before the count drops.
+ * (zramfs_request_stop()); the main thread then refuses new opens of data
+ * files (zr_host_refuse_opens()) and ends the session if none is open.
+ * While one is (a loop device, swap on it), ending the daemon would fail
+ * every I/O of the loop device and lose every page stored, so the stop
+ * waits, with a warning, until the last one is closed (checked at each
+ * SIGNAL_POLL_MS wake-up). Waiting, not refusing the signal: a close
+ * reaches the daemon as an asynchronous RELEASE, so the usual "swapoff;
+ * losetup -d; kill" may signal before the count drops. Refusing opens
+ * first, under the lock opens take, means none slips in between the count
+ * and the end of the session, and steady open-close traffic cannot put
+ * the stop off for ever.
  *
  * With -o io_uring the io_uring ring threads (uring.c) are started the
  * same way, first, and serving begins only once every ring has its
@@ -60,39 +64,9 @@ struct worker_pool {
 
 static volatile sig_atomic_t stop_signal;
 
-/*
- * Set, under the host lock, once a stop is pending: from then on opens of
- * data files fail (open_data() in ll.c), so the number open can only fall
- * and the stop comes once it is 0. Counting, then ending the session,
- * with opens still let in, would let one slip in between and lose what is
- * written through it; and steady open-close traffic could put the stop
- * off for ever.
- */
-static int data_opens_refused;
-
-int zramfs_data_opens_refused(void)
-{
-	return data_opens_refused;
-}
-
 void zramfs_request_stop(int sig)
 {
 	stop_signal = sig;
-}
-
-/* Refuses further opens of data files; returns how many are open. */
-static unsigned int refuse_data_opens(struct zr_host *host)
-{
-	unsigned int open = 0;
-	int id;
-
-	zr_host_lock(host);
-	data_opens_refused = 1;
-	for (id = zr_host_next(host, 0); id >= 0;
-	     id = zr_host_next(host, id + 1))
-		open += zr_device_open_count(zr_host_get(host, id));
-	zr_host_unlock(host);
-	return open;
 }
 
 /* Main thread: once a stop was asked for (*pending remembers it), refuses
@@ -109,7 +83,9 @@ static void take_stop_signal(struct fuse_session *se, struct zr_host *host,
 	*pending = *pending || sig;
 	if (!*pending)
 		return;
-	open = refuse_data_opens(host);
+	zr_host_lock(host);
+	open = zr_host_refuse_opens(host);
+	zr_host_unlock(host);
 	if (!open)
 		fuse_session_exit(se);
 	else if (first)

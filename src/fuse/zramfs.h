@@ -39,9 +39,6 @@ int zramfs_serve(struct fuse_session *se, struct zr_host *host,
 		 size_t max_io);
 /* Async-signal-safe: a stop signal arrived (see workers.c). */
 void zramfs_request_stop(int sig);
-/* With the host lock held: a stop is pending, data files may not be
- * opened any more. */
-int zramfs_data_opens_refused(void);
 
 /* Readies the calling thread for I/O (ll.c): its read buffer touched up
  * to max_io (none for 0: io_uring threads read into their ring entries),
