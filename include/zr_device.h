@@ -67,8 +67,11 @@ void zr_device_set_mem_limit(struct zr_device *dev, uint64_t bytes);
 int zr_device_reset_mem_used_max(struct zr_device *dev, uint64_t value);
 /* compact store: -EINVAL before init. Returns 0. */
 int zr_device_compact(struct zr_device *dev);
-/* idle store: marks pages idle that were not accessed for min_age seconds
- * (0 = all stored pages). -EINVAL before init. */
+/* min_age of zr_device_mark_idle(): every stored page ("all"). */
+#define ZR_IDLE_ALL UINT64_MAX
+/* idle store: as zram's mark_idle(), marks idle the stored pages not
+ * accessed for more than min_age seconds and clears the mark of the
+ * others (ZR_IDLE_ALL: marks them all). -EINVAL before init. */
 int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age);
 /* Counts pages currently marked idle (for tests and debug). */
 uint64_t zr_device_idle_pages(struct zr_device *dev);
@@ -122,8 +125,9 @@ int zr_device_writeback(struct zr_device *dev,
 
 struct zr_recomp_request {
 	enum zr_pp_mode mode;	/* not ZR_PP_INCOMPRESSIBLE */
-	uint64_t threshold;	/* only objects of at least this size; 0 all */
-	uint64_t max_pages;	/* stop after this many; 0 = no limit */
+	uint64_t threshold;	/* only objects of at least this size, and
+				 * new ones only under it; 0 all */
+	uint64_t max_pages;	/* pages tried at most (UINT64_MAX: all) */
 	int prio_min;		/* first priority to try (>= 1) */
 	int prio_max;		/* one past the last priority to try */
 };

@@ -227,7 +227,7 @@ START_TEST(test_uninitialised_device)
 	ck_assert_int_eq(zr_device_write(dev, buf, PAGE, 0), -ENOSPC);
 	ck_assert_int_eq(zr_device_read(dev, buf, PAGE, 0), 0);
 	ck_assert_int_eq(zr_device_compact(dev), -EINVAL);
-	ck_assert_int_eq(zr_device_mark_idle(dev, 0), -EINVAL);
+	ck_assert_int_eq(zr_device_mark_idle(dev, ZR_IDLE_ALL), -EINVAL);
 	zr_device_mm_stat(dev, &mm);
 	ck_assert_uint_eq(mm.mem_used_total, 0);
 	ck_assert_int_eq(zr_device_init(dev, 0), -EINVAL);
@@ -266,6 +266,10 @@ START_TEST(test_discard_and_seek)
 	zr_device_io_stat(dev, &io);
 	ck_assert_uint_eq(mm.orig_data_size, 6 * PAGE);
 	ck_assert_uint_eq(io.notify_free, 2);
+	/* As zram's discard, whole pages that held nothing count too. */
+	ck_assert_int_eq(zr_device_discard(dev, 3 * MIB, 2 * PAGE), 0);
+	zr_device_io_stat(dev, &io);
+	ck_assert_uint_eq(io.notify_free, 4);
 	memset(buf + 2 * PAGE, 0, 2 * PAGE);
 	memset(buf + 5 * PAGE + 100, 0, 1000);
 	ck_assert_int_eq(zr_device_read(dev, out, sizeof(out), MIB),
@@ -380,11 +384,19 @@ START_TEST(test_idle_marking)
 	ck_assert_int_eq(zr_device_mark_idle(dev, 1000), 0);
 	ck_assert_uint_eq(zr_device_idle_pages(dev), 0);
 	/* "all" marks every stored page except same-filled ones. */
-	ck_assert_int_eq(zr_device_mark_idle(dev, 0), 0);
+	ck_assert_int_eq(zr_device_mark_idle(dev, ZR_IDLE_ALL), 0);
 	ck_assert_uint_eq(zr_device_idle_pages(dev), 10);
 	/* An access clears the mark. */
 	ck_assert_int_eq(zr_device_read(dev, page, 10, 3 * PAGE + 5), 10);
 	ck_assert_uint_eq(zr_device_idle_pages(dev), 9);
+	/* As zram: an age the pages have not reached clears older marks,
+	 * as does an age beyond the device's own. */
+	ck_assert_int_eq(zr_device_mark_idle(dev, 1000), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev), 0);
+	ck_assert_int_eq(zr_device_mark_idle(dev, ZR_IDLE_ALL), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev), 10);
+	ck_assert_int_eq(zr_device_mark_idle(dev, UINT32_MAX), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev), 0);
 	zr_device_destroy(dev);
 }
 END_TEST

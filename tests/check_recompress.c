@@ -176,7 +176,8 @@ START_TEST(test_recompress_mixed_slots)
 	uint64_t before, after;
 	int64_t replaced;
 	struct zr_recomp_request req = {
-		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 4,
+		.mode = ZR_PP_ALL, .max_pages = UINT64_MAX,
+		.prio_min = 1, .prio_max = 4,
 	};
 
 	ck_assert_int_eq(ctl("recomp_algorithm", "algo=zstd"), 0);
@@ -192,7 +193,7 @@ START_TEST(test_recompress_mixed_slots)
 	ck_assert_uint_lt(after, before);
 	verify();
 	/* The rest; already recompressed pages are not tried again. */
-	req.max_pages = 0;
+	req.max_pages = UINT64_MAX;
 	replaced = zr_device_recompress(dev0(), &req);
 	ck_assert_int_gt(replaced, 0);
 	ck_assert_uint_lt(compr_size(), after);
@@ -208,8 +209,8 @@ END_TEST
 START_TEST(test_recompress_threshold_and_idle)
 {
 	struct zr_recomp_request req = {
-		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 2,
-		.threshold = 3000,
+		.mode = ZR_PP_ALL, .max_pages = UINT64_MAX,
+		.prio_min = 1, .prio_max = 2, .threshold = 3000,
 	};
 	unsigned char page[PAGE];
 
@@ -223,11 +224,49 @@ START_TEST(test_recompress_threshold_and_idle)
 	/* idle: only pages marked and not touched since. */
 	req.threshold = 0;
 	req.mode = ZR_PP_IDLE;
-	ck_assert_int_eq(zr_device_mark_idle(dev0(), 0), 0);
+	ck_assert_int_eq(zr_device_mark_idle(dev0(), ZR_IDLE_ALL), 0);
 	ck_assert_int_eq(zr_device_read(dev0(), page, PAGE, 0), PAGE);
 	ck_assert_int_eq(zr_device_read(dev0(), page, PAGE, PAGE), PAGE);
 	ck_assert_int_eq(zr_device_recompress(dev0(), &req),
 			 NPAGES - NPAGES / 16 - 2);
+	/* The incompressible pages were passed over and stay idle. */
+	ck_assert_uint_eq(zr_device_idle_pages(dev0()), NPAGES / 16);
+	verify();
+}
+END_TEST
+
+/* zram's rules (recompress_slot(), recompress_store()): the threshold
+ * bounds the new object too, a page tried loses its idle mark even when
+ * it is kept, max_pages=0 tries nothing, priority=0 is the first
+ * secondary algorithm. */
+START_TEST(test_recompress_zram_rules)
+{
+	struct zr_recomp_request req = {
+		.mode = ZR_PP_IDLE, .max_pages = 0,
+		.prio_min = 1, .prio_max = 2,
+	};
+	uint64_t before;
+
+	ck_assert_int_eq(ctl("recomp_algorithm", "algo=zstd"), 0);
+	ck_assert_int_eq(ctl("disksize", "1M"), 0);
+	fill();
+	before = compr_size();
+	ck_assert_int_eq(zr_device_mark_idle(dev0(), ZR_IDLE_ALL), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev0()), NPAGES);
+	ck_assert_int_eq(zr_device_recompress(dev0(), &req), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev0()), NPAGES);
+	ck_assert_int_eq(ctl("recompress", "max_pages=0"), 0);
+	ck_assert_uint_eq(zr_device_idle_pages(dev0()), NPAGES);
+	ck_assert_uint_eq(compr_size(), before);
+	/* Every object is at least 1 byte and none comes under it. */
+	req.max_pages = UINT64_MAX;
+	req.threshold = 1;
+	ck_assert_int_eq(zr_device_recompress(dev0(), &req), 0);
+	ck_assert_uint_eq(compr_size(), before);
+	ck_assert_uint_eq(zr_device_idle_pages(dev0()), 0);
+	verify();
+	ck_assert_int_eq(ctl("recompress", "priority=0"), 0);
+	ck_assert_uint_lt(compr_size(), before);
 	verify();
 }
 END_TEST
@@ -328,6 +367,7 @@ static Suite *recompress_suite(void)
 	tcase_add_test(tc, test_recompress_errors);
 	tcase_add_test(tc, test_recompress_mixed_slots);
 	tcase_add_test(tc, test_recompress_threshold_and_idle);
+	tcase_add_test(tc, test_recompress_zram_rules);
 	tcase_add_test(tc, test_levels);
 	tcase_add_loop_test(tc, test_dictionaries, 0, 2);
 	tcase_add_test(tc, test_algorithm_params_errors);

@@ -262,7 +262,7 @@ START_TEST(test_idle_writeback_after_init)
 	/* Attached after init and after data is stored. */
 	make_backing(NPAGES);
 	ck_assert_int_eq(zr_device_attach_backing(dev, backing_path), 0);
-	ck_assert_int_eq(zr_device_mark_idle(dev, 0), 0);
+	ck_assert_int_eq(zr_device_mark_idle(dev, ZR_IDLE_ALL), 0);
 	ck_assert_uint_eq(zr_device_idle_pages(dev), NPAGES);
 	/* Touch two pages: no longer idle, so they stay in memory. */
 	ck_assert_int_eq(zr_device_read(dev, page, 10, 5 * PAGE), 10);
@@ -281,7 +281,7 @@ START_TEST(test_idle_writeback_after_init)
 	zr_device_bd_stat(dev, &bd);
 	ck_assert_uint_eq(bd.bd_reads, NPAGES - 2);
 	/* Idle marking skips written-back pages; writeback again: none. */
-	ck_assert_int_eq(zr_device_mark_idle(dev, 0), 0);
+	ck_assert_int_eq(zr_device_mark_idle(dev, ZR_IDLE_ALL), 0);
 	ck_assert_uint_eq(zr_device_idle_pages(dev), 2);
 	zr_device_destroy(dev);
 	drop_backing();

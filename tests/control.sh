@@ -391,6 +391,9 @@ cmp -s <(dd if="$MNT/zram0" bs=$PAGE skip=2 count=1 status=none) "$DATA/text" ||
 	fail "compact lost page 2"
 ok "$D/idle" all
 ok "$D/idle" 60
+ok "$D/idle" 0
+ok "$D/idle" 4294967295
+bad "Invalid argument" "$D/idle" 4294967296
 bad "Invalid argument" "$D/idle" abc
 bad "Invalid argument" "$D/idle" ""
 

@@ -211,6 +211,15 @@ pass "backing_dev: attached after init; ENOENT, EISDIR, EINVAL, EEXIST"
 
 # ---- idle writeback --------------------------------------------------------------
 
+# As zram: marking by an age no page has reached clears the older marks,
+# so a writeback idle after it finds nothing.
+ok "$D/idle" all
+ok "$D/idle" 86400
+ok "$D/writeback" idle
+[ "$(bd "$D" 3)" -eq 0 ] ||
+	fail "idle 86400 after idle all left marks: $(bd "$D" 3) pages written back"
+pass "idle N clears the marks of pages younger than N seconds"
+
 mem_before=$(mm "$D" 3)
 ok "$D/idle" all
 t0=$(now_ns)

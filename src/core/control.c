@@ -250,12 +250,13 @@ static int store_compact(struct zr_device *dev, const char *buf, size_t len)
 
 static int store_idle(struct zr_device *dev, const char *buf, size_t len)
 {
-	uint64_t age = 0;
+	uint64_t age = ZR_IDLE_ALL;
 
-	if (!zr_streq(buf, len, "all")) {
-		if (zr_parse_u64(buf, len, &age) || !age)
-			return -EINVAL;
-	}
+	/* An age in seconds, a u32 as zram's kstrtouint(); 0 marks every
+	 * page not accessed in the current second. */
+	if (!zr_streq(buf, len, "all") &&
+	    (zr_parse_u64(buf, len, &age) || age > UINT32_MAX))
+		return -EINVAL;
 	return zr_device_mark_idle(dev, age);
 }
 
@@ -436,7 +437,8 @@ static int store_recompress(struct zr_device *dev, const char *buf,
 			    size_t len)
 {
 	struct zr_recomp_request req = {
-		.mode = ZR_PP_ALL, .prio_min = 1, .prio_max = 4,
+		.mode = ZR_PP_ALL, .max_pages = UINT64_MAX,
+		.prio_min = 1, .prio_max = 4,
 	};
 	const char *key, *val, *algo = NULL;
 	size_t key_len, val_len, algo_len = 0;
@@ -459,6 +461,9 @@ static int store_recompress(struct zr_device *dev, const char *buf,
 			algo_len = val_len;
 		} else if (token_is(key, key_len, "priority")) {
 			ret = zr_parse_int(val, val_len, &prio);
+			/* As zram, 0 (the primary) means the first secondary. */
+			if (!ret && prio == 0)
+				prio = 1;
 			if (!ret && (prio < 1 || prio > 3))
 				ret = -EINVAL;
 			if (!ret) {

@@ -521,6 +521,7 @@ static void for_each_stored_slot(struct zr_meta *meta,
 
 struct idle_args {
 	int all;		/* mark every stored page */
+	int none;		/* no page is old enough: clear every mark */
 	uint32_t cutoff;	/* else: pages last accessed before this */
 };
 
@@ -533,8 +534,14 @@ static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 	 * are already out. */
 	if (zr_slot_test(slot, ZR_SLOT_SAME | ZR_SLOT_WB))
 		return;
-	if (args->all || zr_slot_atime(slot) < args->cutoff)
+	/* As zram since 6.13, a page younger than the cutoff loses an older
+	 * mark: "idle 28800" then "idle 14400" leaves only the pages idle
+	 * for 4 hours marked. */
+	if (args->all ||
+	    (!args->none && zr_slot_atime(slot) < args->cutoff))
 		zr_slot_set_flag(slot, ZR_SLOT_IDLE);
+	else
+		zr_slot_clear_flag(slot, ZR_SLOT_IDLE);
 }
 
 /* Counts the stored pages carrying flag; arg points to a
@@ -566,16 +573,17 @@ static uint64_t count_flagged(struct zr_device *dev, uint64_t flag)
 int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
 {
 	struct zr_meta *meta = zr_meta_get(dev);
-	struct idle_args args = { .all = min_age == 0 };
+	struct idle_args args = { .all = min_age == ZR_IDLE_ALL };
 
 	if (meta) {
 		uint32_t now = zr_meta_now(meta);
 
 		/* Pages older than the device itself cannot exist. */
-		if (args.all || min_age <= now) {
+		if (!args.all && min_age > now)
+			args.none = 1;
+		else if (!args.all)
 			args.cutoff = now - (uint32_t)min_age;
-			for_each_stored_slot(meta, mark_idle_slot, &args);
-		}
+		for_each_stored_slot(meta, mark_idle_slot, &args);
 	}
 	zr_meta_put();
 	return meta ? 0 : -EINVAL;
@@ -1121,12 +1129,13 @@ static void discard_full_page(struct zr_device *dev, uint64_t gen,
 	slot = zr_slot_lookup(meta, index);
 	if (slot) {
 		zr_slot_lock(slot);
-		if (zr_slot_allocated(slot)) {
+		if (zr_slot_allocated(slot))
 			zr_slot_release(meta, slot);
-			zr_stat_inc(&meta->stats.notify_free);
-		}
 		zr_slot_unlock(slot);
 	}
+	/* As zram_bio_discard(): every whole page of the range counts, held
+	 * data or not. */
+	zr_stat_inc(&meta->stats.notify_free);
 	zr_meta_put();
 }
 

@@ -46,7 +46,7 @@ static int recomp_eligible(struct zr_slot *slot, const struct recomp_run *run)
 }
 
 /* Slot lock held: compresses zr_scratch_page with the first allowed algorithm
- * that beats the current size. Returns the new length (0: none did) and
+ * that beats the current size (and the threshold, when there is one). Returns the new length (0: none did) and
  * its priority in *prio_out, or a negative errno. */
 static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 		      const struct recomp_run *run, int *prio_out)
@@ -55,6 +55,10 @@ static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 	unsigned int cap = size < meta->huge_size ? size : meta->huge_size;
 	int prio = zr_slot_prio(slot) + 1;
 	int ret;
+
+	/* As zram: with a threshold, the new object must be under it too. */
+	if (run->req->threshold && run->req->threshold < cap)
+		cap = run->req->threshold;
 
 	if (prio < run->req->prio_min)
 		prio = run->req->prio_min;
@@ -91,6 +95,10 @@ static int recomp_slot(struct zr_device *dev, struct zr_meta *meta,
 	zr_arena_unmap(meta->arena, slot->handle);
 	if (!huge && ret)
 		return ret;
+	/* As zram: a page looked at loses its idle mark, whatever comes of
+	 * it, so that a writeback idle after the recompress does not pick
+	 * it for having been idle before. */
+	zr_slot_clear_flag(slot, ZR_SLOT_IDLE);
 
 	ret = recomp_try(meta, slot, run, &prio);
 	if (ret <= 0) {
@@ -166,7 +174,7 @@ int64_t zr_device_recompress(struct zr_device *dev,
 {
 	struct recomp_run run = {
 		.req = req,
-		.budget = req->max_pages ? req->max_pages : UINT64_MAX,
+		.budget = req->max_pages,
 	};
 	uint64_t gen = 0, nr_pages = 0, index = 0;
 	int prio, usable = 0, ret = 0;
