@@ -39,6 +39,12 @@ uint64_t zr_backing_blocks(const struct zr_backing *b);
 int64_t zr_backing_alloc(struct zr_backing *b, unsigned int objects);
 /* Gives back one page's share of block; the last share frees it. */
 void zr_backing_release(struct zr_backing *b, uint64_t block);
+/*
+ * Adds a share to a block in use (the caller knows a share is held, e.g.
+ * under the lock of a slot that stores the block), so that it is not
+ * freed, and so not reused, before a matching zr_backing_release().
+ */
+void zr_backing_pin(struct zr_backing *b, uint64_t block);
 /* Blocks currently allocated. */
 uint64_t zr_backing_used(struct zr_backing *b);
 

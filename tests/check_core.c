@@ -132,6 +132,26 @@ START_TEST(test_same_filled_pages)
 }
 END_TEST
 
+/* A full page can come from any byte of the caller's buffer (a write at
+ * an odd file offset): the same-filled check must not load misaligned
+ * words (undefined behaviour, fatal under the sanitizer build). */
+START_TEST(test_same_filled_unaligned_buffer)
+{
+	struct zr_device *dev = make_device(1 * MIB, ZR_COMP_LZ4);
+	uint64_t words[PAGE / 8 + 1];
+	unsigned char *src = (unsigned char *)words + 1, out[PAGE];
+	struct zr_mm_stat mm;
+
+	memset(words, 0x5a, sizeof(words));
+	ck_assert_int_eq(zr_device_write(dev, src, PAGE, PAGE), PAGE);
+	zr_device_mm_stat(dev, &mm);
+	ck_assert_uint_eq(mm.same_pages, 1);
+	ck_assert_int_eq(zr_device_read(dev, out, PAGE, PAGE), PAGE);
+	ck_assert_mem_eq(out, src, PAGE);
+	zr_device_destroy(dev);
+}
+END_TEST
+
 START_TEST(test_incompressible_pages_stored_raw)
 {
 	struct zr_device *dev = make_device(1 * MIB, _i);
@@ -327,6 +347,20 @@ START_TEST(test_mem_limit)
 	/* The refused page still reads as zeros. */
 	ck_assert_int_eq(zr_device_read(dev, out, PAGE, written * PAGE), PAGE);
 	ck_assert(is_zero(out, PAGE));
+	/* A hole punched at the limit succeeds, partial edges included
+	 * (their zeroed copy may pass the limit for a moment): a discard
+	 * must not fail, as zram's never does. */
+	ck_assert_int_eq(zr_device_discard(dev, 2048, 2 * PAGE), 0);
+	zr_device_io_stat(dev, &io);
+	ck_assert_uint_eq(io.failed_writes, 1);
+	fill_random(page, PAGE, 0);
+	memset(page + 2048, 0, PAGE - 2048);
+	ck_assert_int_eq(zr_device_read(dev, out, PAGE, 0), PAGE);
+	ck_assert_mem_eq(page, out, PAGE);
+	fill_random(page, PAGE, 2);
+	memset(page, 0, 2048);
+	ck_assert_int_eq(zr_device_read(dev, out, PAGE, 2 * PAGE), PAGE);
+	ck_assert_mem_eq(page, out, PAGE);
 	/* Freeing makes room again. */
 	ck_assert_int_eq(zr_device_discard(dev, 0, written * PAGE / 2), 0);
 	fill_random(page, PAGE, written);
@@ -566,6 +600,11 @@ START_TEST(test_init_failures)
 	/* 2^51 pages: a slot-chunk table of 32 TiB, more than any address
 	 * space; calloc fails and nothing is held. */
 	ck_assert_int_eq(ctl(host, "disksize", "8E"), -ENOMEM);
+	/* Above 256 x RAM the full slot table could never fit (zram's
+	 * table allocation fails there): refused up front. */
+	if ((uint64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) <
+	    (1ULL << 50) / 256)
+		ck_assert_int_eq(ctl(host, "disksize", "1P"), -ENOMEM);
 	ck_assert_str_eq(show(host, "initstate"), "0\n");
 	ck_assert_str_eq(show(host, "disksize"), "0\n");
 
@@ -656,6 +695,7 @@ static Suite *core_suite(void)
 	tcase_add_loop_test(tc, test_roundtrip_each_algorithm, 0,
 			    ZR_COMP_COUNT);
 	tcase_add_test(tc, test_same_filled_pages);
+	tcase_add_test(tc, test_same_filled_unaligned_buffer);
 	tcase_add_loop_test(tc, test_incompressible_pages_stored_raw, 0,
 			    ZR_COMP_COUNT);
 	tcase_add_test(tc, test_unaligned_io);

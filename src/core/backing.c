@@ -184,6 +184,13 @@ int64_t zr_backing_alloc(struct zr_backing *b, unsigned int objects)
 	return -ENOSPC;
 }
 
+void zr_backing_pin(struct zr_backing *b, uint64_t block)
+{
+	if (block >= b->nr_blocks)
+		zr_die("backing block out of range");
+	__atomic_add_fetch(&b->shares[block], 1, __ATOMIC_ACQ_REL);
+}
+
 void zr_backing_release(struct zr_backing *b, uint64_t block)
 {
 	uint64_t mask = 1ULL << (block % 64);

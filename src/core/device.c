@@ -206,6 +206,25 @@ static void meta_free(struct zr_meta *meta)
 	free(meta);
 }
 
+/*
+ * The largest disksize there is memory for, as zram's: zram allocates the
+ * slot table of the whole disksize at init and fails with ENOMEM beyond
+ * memory. Ours is allocated as pages are written, but a table that could
+ * never fit would only cost (its chunk directory is 8 bytes per 2 MiB, 4
+ * GiB for 1 PiB, walked at reset and locked by mlockall) and fail later:
+ * the bound is the disksize whose full slot table fills physical memory,
+ * 256 times the RAM.
+ */
+static uint64_t max_disksize(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || page_size <= 0)
+		return UINT64_MAX;
+	return (uint64_t)pages * (uint64_t)page_size /
+	       sizeof(struct zr_slot) * ZR_PAGE_SIZE;
+}
+
 /* ctl_lock held. Returns 0 or a negative errno: -EINVAL when a compressor
  * refuses its parameters (a dictionary set for another algorithm), else
  * -ENOMEM. */
@@ -218,6 +237,10 @@ static int meta_alloc(struct zr_device *dev, uint64_t disksize,
 
 	if (!meta)
 		return -ENOMEM;
+	if (disksize > max_disksize()) {
+		free(meta);
+		return -ENOMEM;
+	}
 	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
 		meta->comps[prio] = ZR_COMP_NONE;
 	meta->dev = dev;
@@ -711,14 +734,25 @@ struct page_object {
 /* What slot_load found: the page is on the backing store (see ref). */
 #define ZR_IN_BACKING 1
 
+/* The page may sit at any byte of a caller's buffer (a write at an odd
+ * file offset): words are loaded with memcpy, which compiles to plain
+ * loads on x86 and is defined for unaligned addresses anywhere. */
+static uint64_t load_word(const unsigned char *at)
+{
+	uint64_t word;
+
+	memcpy(&word, at, sizeof(word));
+	return word;
+}
+
 static int page_same_filled(const void *page, uint64_t *fill)
 {
-	const uint64_t *words = page;
-	uint64_t first = words[0];
+	const unsigned char *bytes = page;
+	uint64_t first = load_word(bytes);
 	size_t i;
 
-	for (i = 1; i < ZR_PAGE_SIZE / sizeof(*words); i++)
-		if (words[i] != first)
+	for (i = sizeof(first); i < ZR_PAGE_SIZE; i += sizeof(first))
+		if (load_word(bytes + i) != first)
 			return 0;
 	*fill = first;
 	return 1;
@@ -727,10 +761,13 @@ static int page_same_filled(const void *page, uint64_t *fill)
 /*
  * Turns a page into an object ready to install: a fill word, or an arena
  * object holding the compressed (or raw) bytes. Fails with -ENOSPC at
- * mem_limit, -ENOMEM, or the compressor's error; then nothing is held.
+ * mem_limit (unless past_limit: the zeroed edge of a hole punched, which
+ * replaces a stored page, must not make a discard fail: zram's never
+ * does), -ENOMEM, or the compressor's error; then nothing is held.
  */
 static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
-			    const void *page, struct page_object *obj)
+			    const void *page, int past_limit,
+			    struct page_object *obj)
 {
 	uint64_t limit, used;
 	const void *bytes = zr_scratch_comp;
@@ -763,7 +800,7 @@ static int page_object_make(struct zr_device *dev, struct zr_meta *meta,
 	used = zr_arena_mem_used(meta->arena);
 	zr_stat_max(&meta->stats.max_used_bytes, used);
 	limit = __atomic_load_n(&dev->mem_limit, __ATOMIC_RELAXED);
-	if (limit && used > limit) {
+	if (limit && used > limit && !past_limit) {
 		zr_arena_free(meta->arena, obj->handle);
 		return -ENOSPC;
 	}
@@ -927,6 +964,7 @@ static int read_page(struct zr_device *dev, uint64_t gen, uint64_t index,
 			return ret;
 		ret = zr_wb_fetch(&ref, tls_fetch);
 		ret = wb_fetch_confirm(dev, gen, index, &ref, ret, page);
+		zr_wb_ref_drop(&ref);
 		if (ret)
 			return ret == 1 ? 0 : ret;
 		/* Rewritten meanwhile: read it again. */
@@ -945,7 +983,7 @@ static int write_full_page(struct zr_device *dev, uint64_t gen,
 		return -EIO;
 	slot = slot_create(meta, index);
 	if (slot)
-		ret = page_object_make(dev, meta, page, &obj);
+		ret = page_object_make(dev, meta, page, 0, &obj);
 	if (ret) {
 		zr_stat_inc(&meta->stats.failed_writes);
 		goto out;
@@ -968,7 +1006,7 @@ static int write_partial_page(struct zr_device *dev, uint64_t gen,
 			      uint64_t index, unsigned int in_page,
 			      const void *src, size_t len)
 {
-	struct zr_wb_ref ref;
+	struct zr_wb_ref ref, fetched_ref;
 	struct page_object obj;
 	struct zr_meta *meta;
 	struct zr_slot *slot;
@@ -978,19 +1016,23 @@ static int write_partial_page(struct zr_device *dev, uint64_t gen,
 
 retry:
 	meta = meta_get_gen(dev, gen);
-	if (!meta)
-		return -EIO;
+	if (!meta) {
+		ret = -EIO;
+		goto out;
+	}
 	slot = src ? slot_create(meta, index) : zr_slot_lookup(meta, index);
 	if (!slot) {
 		zr_meta_put();
-		return src ? -ENOMEM : 0;
+		ret = src ? -ENOMEM : 0;
+		goto out;
 	}
 	zr_slot_lock(slot);
 	ret = 0;
 	if (!src && !zr_slot_allocated(slot))
 		goto out_unlock;
 	if (fetched)
-		ret = wb_decode_current(meta, slot, &ref, 0, zr_scratch_page);
+		ret = wb_decode_current(meta, slot, &fetched_ref, 0,
+					zr_scratch_page);
 	if (ret == 1)
 		ret = 0;	/* the fetched page is still the slot's */
 	else if (!ret)
@@ -998,10 +1040,13 @@ retry:
 	if (ret == ZR_IN_BACKING) {
 		zr_slot_unlock(slot);
 		zr_meta_put();
-		ret = zr_wb_fetch(&ref, tls_fetch);
-		if (ret)
-			return ret;
+		if (fetched)
+			zr_wb_ref_drop(&fetched_ref);
+		fetched_ref = ref;
 		fetched = 1;
+		ret = zr_wb_fetch(&fetched_ref, tls_fetch);
+		if (ret)
+			goto out;
 		goto retry;
 	}
 	if (ret)
@@ -1014,7 +1059,7 @@ retry:
 		zr_slot_release(meta, slot);
 		goto out_unlock;
 	}
-	ret = page_object_make(dev, meta, zr_scratch_page, &obj);
+	ret = page_object_make(dev, meta, zr_scratch_page, !src, &obj);
 	if (!ret)
 		slot_install(meta, slot, &obj);
 	else
@@ -1022,6 +1067,9 @@ retry:
 out_unlock:
 	zr_slot_unlock(slot);
 	zr_meta_put();
+out:
+	if (fetched)
+		zr_wb_ref_drop(&fetched_ref);
 	return ret;
 }
 

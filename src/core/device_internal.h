@@ -147,13 +147,17 @@ void zr_slot_release(struct zr_meta *meta, struct zr_slot *slot);
 
 /*
  * Slot lock and RCU held: for a written-back slot, fills ref and takes a
- * backing reference. -EIO when no backing store is attached any more.
+ * backing reference and a pin on the block (zr_wb_ref_drop() gives both
+ * back). -EIO when no backing store is attached any more.
  */
 int zr_wb_ref_take(struct zr_meta *meta, struct zr_slot *slot,
 		   struct zr_wb_ref *ref);
-/* No lock, no RCU: reads the block ref points to into block (aligned),
- * then drops the backing reference. 0 or -errno. */
+/* No lock, no RCU: reads the block ref points to into block (aligned).
+ * 0 or -errno. */
 int zr_wb_fetch(struct zr_wb_ref *ref, void *block);
+/* After the fetch has been confirmed (zr_wb_ref_current) or given up:
+ * unpins the block and drops the backing reference. No lock needed. */
+void zr_wb_ref_drop(struct zr_wb_ref *ref);
 /* Slot lock held: true if the slot still holds what ref captured. */
 int zr_wb_ref_current(struct zr_slot *slot, const struct zr_wb_ref *ref);
 /* RCU held, ref current: decodes the fetched block into page. */

@@ -24,10 +24,15 @@
  * A request that finds the device reset in between stops with -EIO.
  *
  * Reading back (zr_wb_ref_take / zr_wb_fetch / zr_wb_ref_current /
- * zr_wb_decode) follows the same pattern from device.c: locate under the
- * slot lock, read the raw block with only a backing reference held, then
- * confirm and decode under the slot lock in a new read-side section (the
- * decode needs the generation's dictionaries, freed after a reset).
+ * zr_wb_decode / zr_wb_ref_drop) follows the same pattern from device.c:
+ * locate under the slot lock, read the raw block with only a backing
+ * reference held, then confirm and decode under the slot lock in a new
+ * read-side section (the decode needs the generation's dictionaries,
+ * freed after a reset). The block is pinned (an extra share) from the
+ * locate to after the confirm: otherwise the page could be rewritten and
+ * written back into the same block, just freed, meanwhile, and the stale
+ * copy read before would pass the confirm (same block, same length) and
+ * be written over the new data by a partial write.
  */
 #include "config.h"
 
@@ -118,6 +123,10 @@ int zr_wb_ref_take(struct zr_meta *meta, struct zr_slot *slot,
 	if (!backing)
 		return -EIO;	/* detached by a reset in progress */
 	zr_backing_get(backing);
+	/* The block cannot be freed and filled with another version of the
+	 * page (or another page) until zr_wb_ref_drop(): a slot that still
+	 * names it after the fetch still holds what was read. */
+	zr_backing_pin(backing, slot->handle >> ZR_PAGE_SHIFT);
 	ref->backing = backing;
 	ref->handle = slot->handle;
 	ref->state = zr_slot_state(slot);
@@ -126,12 +135,15 @@ int zr_wb_ref_take(struct zr_meta *meta, struct zr_slot *slot,
 
 int zr_wb_fetch(struct zr_wb_ref *ref, void *block)
 {
-	int ret = zr_backing_read(ref->backing,
-				  ref->handle >> ZR_PAGE_SHIFT, block);
+	return zr_backing_read(ref->backing, ref->handle >> ZR_PAGE_SHIFT,
+			       block);
+}
 
+void zr_wb_ref_drop(struct zr_wb_ref *ref)
+{
+	zr_backing_release(ref->backing, ref->handle >> ZR_PAGE_SHIFT);
 	zr_backing_put(ref->backing);
 	ref->backing = NULL;
-	return ret;
 }
 
 int zr_wb_decode(struct zr_meta *meta, const struct zr_wb_ref *ref,
