@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # From a fresh Debian machine to a full test run: installs dependencies,
 # builds with -Werror and runs `make check` (unit and integration tests),
-# then the unit tests and the daemon's data, io_uring, control and
-# failing-backing-device tests
-# again under AddressSanitizer and ThreadSanitizer,
+# then the unit tests and the daemon's data, io_uring, control,
+# failing-backing-device and writeback-race tests again under
+# AddressSanitizer and ThreadSanitizer,
 # make distcheck (with the unit tests: the integration tests already ran
 # on this build), and the parser fuzzer for a short while when clang can
 # build it.
@@ -15,8 +15,9 @@ out=${ZRAMFS_BUILD:-"$src/build-test"}
 
 unit_tests="tests/check_attr tests/check_arena tests/check_core tests/check_writeback tests/check_recompress"
 # The daemon itself under the sanitizers: every I/O path, both transports,
-# and every control file with its errors.
-daemon_tests="tests/data.sh tests/io-uring.sh tests/control.sh tests/backing-failure.sh"
+# every control file with its errors, and partial writes racing writeback.
+daemon_tests="tests/data.sh tests/io-uring.sh tests/control.sh"
+daemon_tests="$daemon_tests tests/backing-failure.sh tests/writeback-race.sh"
 
 passed=0
 failed=0
