@@ -138,11 +138,11 @@ END_TEST
 START_TEST(test_same_filled_unaligned_buffer)
 {
 	struct zr_device *dev = make_device(1 * MIB, ZR_COMP_LZ4);
-	uint64_t words[PAGE / 8 + 1];
-	unsigned char *src = (unsigned char *)words + 1, out[PAGE];
+	uint64_t aligned[PAGE / 8 + 1];
+	unsigned char *src = (unsigned char *)aligned + 1, out[PAGE];
 	struct zr_mm_stat mm;
 
-	memset(words, 0x5a, sizeof(words));
+	memset(aligned, 0x5a, sizeof(aligned));
 	ck_assert_int_eq(zr_device_write(dev, src, PAGE, PAGE), PAGE);
 	zr_device_mm_stat(dev, &mm);
 	ck_assert_uint_eq(mm.same_pages, 1);
