@@ -231,16 +231,15 @@ static uint64_t max_disksize(void)
 static int meta_alloc(struct zr_device *dev, uint64_t disksize,
 		      struct zr_meta **out)
 {
-	struct zr_meta *meta = calloc(1, sizeof(*meta));
+	struct zr_meta *meta;
 	int prio;
 	int ret = -ENOMEM;
 
+	if (disksize > max_disksize())
+		return -ENOMEM;
+	meta = calloc(1, sizeof(*meta));
 	if (!meta)
 		return -ENOMEM;
-	if (disksize > max_disksize()) {
-		free(meta);
-		return -ENOMEM;
-	}
 	for (prio = 0; prio < ZR_MAX_PRIO; prio++)
 		meta->comps[prio] = ZR_COMP_NONE;
 	meta->dev = dev;
@@ -542,16 +541,12 @@ static void for_each_stored_slot(struct zr_meta *meta,
 	}
 }
 
-struct idle_args {
-	int all;		/* mark every stored page */
-	int none;		/* no page is old enough: clear every mark */
-	uint32_t cutoff;	/* else: pages last accessed before this */
-};
-
+/* Stored pages last accessed before cutoff get the idle mark, the others
+ * lose it (UINT64_MAX: every page is marked; 0: every mark cleared). */
 static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 			   void *opaque)
 {
-	struct idle_args *args = opaque;
+	const uint64_t *cutoff = opaque;
 
 	/* As zram: same-filled pages cost no memory and written-back ones
 	 * are already out. */
@@ -560,8 +555,7 @@ static void mark_idle_slot(struct zr_meta *meta, struct zr_slot *slot,
 	/* As zram since 6.13, a page younger than the cutoff loses an older
 	 * mark: "idle 28800" then "idle 14400" leaves only the pages idle
 	 * for 4 hours marked. */
-	if (args->all ||
-	    (!args->none && zr_slot_atime(slot) < args->cutoff))
+	if (zr_slot_atime(slot) < *cutoff)
 		zr_slot_set_flag(slot, ZR_SLOT_IDLE);
 	else
 		zr_slot_clear_flag(slot, ZR_SLOT_IDLE);
@@ -596,17 +590,15 @@ static uint64_t count_flagged(struct zr_device *dev, uint64_t flag)
 int zr_device_mark_idle(struct zr_device *dev, uint64_t min_age)
 {
 	struct zr_meta *meta = zr_meta_get(dev);
-	struct idle_args args = { .all = min_age == ZR_IDLE_ALL };
+	uint64_t cutoff = UINT64_MAX;
 
 	if (meta) {
 		uint32_t now = zr_meta_now(meta);
 
 		/* Pages older than the device itself cannot exist. */
-		if (!args.all && min_age > now)
-			args.none = 1;
-		else if (!args.all)
-			args.cutoff = now - (uint32_t)min_age;
-		for_each_stored_slot(meta, mark_idle_slot, &args);
+		if (min_age != ZR_IDLE_ALL)
+			cutoff = min_age > now ? 0 : now - min_age;
+		for_each_stored_slot(meta, mark_idle_slot, &cutoff);
 	}
 	zr_meta_put();
 	return meta ? 0 : -EINVAL;

@@ -45,9 +45,10 @@ static int recomp_eligible(struct zr_slot *slot, const struct recomp_run *run)
 	return zr_slot_prio(slot) + 1 < (unsigned int)run->prio_max;
 }
 
-/* Slot lock held: compresses zr_scratch_page with the first allowed algorithm
- * that beats the current size (and the threshold, when there is one). Returns the new length (0: none did) and
- * its priority in *prio_out, or a negative errno. */
+/* Slot lock held: compresses zr_scratch_page with the first allowed
+ * algorithm that beats the current size (and the threshold, when there is
+ * one). Returns the new length (0: none did) and its priority in
+ * *prio_out, or a negative errno. */
 static int recomp_try(struct zr_meta *meta, struct zr_slot *slot,
 		      const struct recomp_run *run, int *prio_out)
 {
