@@ -648,7 +648,7 @@ static void zramfs_ll_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (size > cap)
 		size = cap;
-	ret = zr_device_read(dev, buf, size, off);
+	ret = zramfs_data_read(dev, buf, size, off);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -665,8 +665,8 @@ static void zramfs_ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	if (node.kind == NODE_DATA) {
 		ret = off < 0 ? -EINVAL :
-			zr_device_write((struct zr_device *)(uintptr_t)fi->fh,
-					buf, size, off);
+			zramfs_data_write((struct zr_device *)(uintptr_t)fi->fh,
+					  buf, size, off);
 	} else {
 		file = (struct ctl_file *)(uintptr_t)fi->fh;
 		if (node.kind == NODE_HOT_REMOVE)

@@ -500,8 +500,9 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 	if (opts.version) {
-		printf("zramfs %s (libfuse %s)\n", PACKAGE_VERSION,
-		       fuse_pkgversion());
+		printf("zramfs %s (libfuse %s%s%s)\n", PACKAGE_VERSION,
+		       fuse_pkgversion(), *zramfs_data_path ? "; data path: " : "",
+		       zramfs_data_path);
 		ret = 0;
 		goto out_free_args;
 	}
@@ -591,6 +592,8 @@ int main(int argc, char *argv[])
 	}
 	if (make_swap_safe(&opts))
 		goto out_unmount;
+	if (*zramfs_data_path)
+		log_msg(LOG_WARNING, "data path: %s", zramfs_data_path);
 
 	/* Every worker is started (and inherits the swap-safety flags)
 	 * before the first request is served. */

@@ -6,6 +6,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "zr_device.h"
 #include "zr_host.h"
 
 /* Largest read or write request, set in conn and as mount options. */
@@ -28,6 +29,21 @@ struct zramfs {
 };
 
 extern const struct fuse_lowlevel_ops zramfs_ll_ops;
+
+/*
+ * The data path: what a read or a write of a data file does, with
+ * zr_device_read()'s and zr_device_write()'s contract. The daemon links
+ * data.c, which is the core; contrib/bench/zramfs-null links
+ * contrib/bench/null-data.c instead, which keeps nothing (reads return
+ * zeros), so that the benchmark can measure what FUSE and loop alone
+ * cost. zramfs_data_path names the one linked for --version: empty for
+ * the core.
+ */
+extern const char zramfs_data_path[];
+ssize_t zramfs_data_read(struct zr_device *dev, void *buf, size_t len,
+			 uint64_t off);
+ssize_t zramfs_data_write(struct zr_device *dev, const void *buf,
+			  size_t len, uint64_t off);
 
 /* Serves se with nthreads workers, all started before serving, and the
  * io_uring ring threads of uring if not NULL, until unmounted or stopped
