@@ -172,6 +172,12 @@ ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
  * -ENOMEM, -EIO) after which pages before the failing one are written. */
 ssize_t zr_device_write(struct zr_device *dev, const void *buf, size_t len,
 			uint64_t off);
+/* The range a read (clamp) or a write of len bytes at off covers, as
+ * zr_device_read() and zr_device_write() check it, without doing it: the
+ * bytes a read would return (0 at or past the end), len for a write, or
+ * -ENOSPC for a write past the end. For contrib/bench/null-data.c. */
+ssize_t zr_device_io_range(struct zr_device *dev, uint64_t off, size_t len,
+			   int clamp);
 /* Frees the pages in [off, off + len); partial pages at the edges are
  * zeroed. -ENOSPC if the range passes the end. */
 int zr_device_discard(struct zr_device *dev, uint64_t off, uint64_t len);

@@ -232,6 +232,13 @@ START_TEST(test_out_of_range)
 	ck_assert_int_eq(zr_device_read(dev, buf, 300, UINT64_MAX), 0);
 	ck_assert_int_eq(zr_device_discard(dev, MIB - PAGE, 2 * PAGE),
 			 -ENOSPC);
+	/* The same ranges, checked without I/O (zramfs-null's data path). */
+	ck_assert_int_eq(zr_device_io_range(dev, MIB - 100, 200, 0), -ENOSPC);
+	ck_assert_int_eq(zr_device_io_range(dev, UINT64_MAX, 1, 0), -ENOSPC);
+	ck_assert_int_eq(zr_device_io_range(dev, MIB - 100, 100, 0), 100);
+	ck_assert_int_eq(zr_device_io_range(dev, MIB - 100, 300, 1), 100);
+	ck_assert_int_eq(zr_device_io_range(dev, MIB, 300, 1), 0);
+	ck_assert_int_eq(zr_device_io_range(dev, UINT64_MAX, 300, 1), 0);
 	zr_device_destroy(dev);
 }
 END_TEST

@@ -1095,6 +1095,17 @@ static int64_t range_check(struct zr_device *dev, uint64_t off,
 	return ret;
 }
 
+ssize_t zr_device_io_range(struct zr_device *dev, uint64_t off, size_t len,
+			   int clamp)
+{
+	uint64_t total = len;
+	int64_t gen = range_check(dev, off, &total, clamp);
+
+	if (gen <= 0)
+		return gen;
+	return total;
+}
+
 ssize_t zr_device_read(struct zr_device *dev, void *buf, size_t len,
 		       uint64_t off)
 {

@@ -6,7 +6,6 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
-#include "zr_device.h"
 #include "zr_host.h"
 
 /* Largest read or write request, set in conn and as mount options. */
